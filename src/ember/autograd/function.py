@@ -1,0 +1,277 @@
+"""Function: one op's forward and backward side by side, and the graph node it records.
+
+``Function.apply`` runs ``forward`` with gradient recording off. Only when an input needs a
+gradient does it build a node (the ``ctx`` that forward saw) and hang it on the outputs as
+their ``grad_fn``. forward may return arrays (the primitives in ``ember.ops`` do) or Tensors
+(user Functions, as in PyTorch); backward receives and returns Tensors (arrays are accepted
+too), so a backward written with ember ops can itself be differentiated (create_graph).
+"""
+from __future__ import annotations
+
+from ..backend import xp_of
+from .grad_mode import _State
+
+_FREED = object()
+
+
+class _NoGrad:
+    """needs_input_grad when nothing is recorded: every entry is False."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i):
+        return False
+
+    def __iter__(self):
+        return iter(())
+
+    def __bool__(self):
+        return False
+
+
+_NO_GRAD = _NoGrad()
+
+
+class _NullContext:
+    """The ctx forward sees when no graph is recorded: saving and attributes go nowhere."""
+
+    __slots__ = ()
+    needs_input_grad = _NO_GRAD
+
+    def __setattr__(self, name, value):
+        pass
+
+    def save_for_backward(self, *tensors):
+        pass
+
+    def save_output(self):
+        pass
+
+    def mark_non_differentiable(self, *tensors):
+        pass
+
+    def mark_dirty(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        pass
+
+
+_NULL_CTX = _NullContext()
+
+
+class Node:
+    """A recorded op: the ``ctx`` of its forward and the ``grad_fn`` of its outputs.
+
+    ``next_edges[i]`` is None when input i needs no gradient, else
+    ``(target, output_nr, shape, dtype)`` where target is the input's grad_fn or, for a leaf,
+    the input tensor itself.
+    """
+
+    __slots__ = ("next_edges", "needs_input_grad", "__dict__", "__weakref__")
+    _function = None  # the Function subclass this node belongs to
+    # Rarely set, so class-level defaults (instances get a __dict__ only when one is set).
+    _saved = ()
+    _saved_versions = ()
+    _out_data = None
+    _n_outputs = 1
+    _out_meta = None
+    _hooks = None
+    _tensor_hooks = None
+    _retained = None
+    _non_differentiable = None
+
+    # -- used inside forward, as in PyTorch -------------------------------------------------
+    def save_for_backward(self, *tensors) -> None:
+        self._saved = tensors
+        self._saved_versions = tuple(None if t is None else t._vbox[0] for t in tensors)
+
+    def save_output(self) -> None:
+        """Save the (single) output for backward without a reference cycle."""
+        self._out_data = True
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable = {id(t) for t in tensors}
+
+    def mark_dirty(self, *tensors) -> None:
+        pass
+
+    def set_materialize_grads(self, value: bool) -> None:
+        pass
+
+    # -- used inside backward ------------------------------------------------------------
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is _FREED:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time.")
+        for t, version in zip(saved, self._saved_versions):
+            if t is not None and t._vbox[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{t.dtype} {list(t.shape)}], which is used by "
+                    f"{self.name()}, is at version {t._vbox[0]}; expected version {version} "
+                    "instead. Clone the tensor before changing it in place.")
+        return saved
+
+    @property
+    def saved_output(self):
+        """The output of forward, as a Tensor whose grad_fn is this node."""
+        from ..tensor import Tensor
+        if self._saved is _FREED:
+            self.saved_tensors  # raises the freed-graph error
+        data, vbox, version = self._out_data
+        if vbox[0] != version:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: the output of {self.name()} is at version {vbox[0]}; "
+                f"expected version {version} instead.")
+        out = Tensor._make(data, _State.enabled, self if _State.enabled else None)
+        out._vbox = vbox
+        return out
+
+    # -- graph inspection, as in PyTorch ------------------------------------------------
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        from ..tensor import Tensor
+        out = []
+        for edge in self.next_edges:
+            if edge is None:
+                out.append((None, 0))
+            elif isinstance(edge[0], Tensor):
+                out.append((AccumulateGrad(edge[0]), 0))
+            else:
+                out.append((edge[0], edge[1]))
+        return tuple(out)
+
+    def register_hook(self, hook) -> None:
+        """hook(grad_inputs, grad_outputs) after this node's backward (not modifying)."""
+        self._hooks = (self._hooks or []) + [hook]
+
+    def _release(self) -> None:
+        self._saved = _FREED
+        if self._out_data is not None:
+            self._out_data = (None, [0], 0)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """What PyTorch shows as the grad_fn edge into a leaf tensor."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class FunctionMeta(type):
+    """Gives each Function subclass its own node class, named like PyTorch's (MulBackward0)."""
+
+    def __init__(cls, name, bases, namespace):
+        super().__init__(name, bases, namespace)
+        node_name = namespace.get("node_name") or f"{name}Backward0"
+        cls._node_class = type(node_name, (Node,), {"__slots__": (), "_function": cls})
+
+
+class Function(metaclass=FunctionMeta):
+    """Base class of differentiable operations, used exactly as ``torch.autograd.Function``::
+
+        class Exp(Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, grad):
+                y, = ctx.saved_tensors
+                return grad * y
+
+        y = Exp.apply(x)
+    """
+
+    is_view = False  # output shares memory and the version counter with the first input
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("Function subclasses must implement forward")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("Function subclasses must implement backward")
+
+    @classmethod
+    def apply(cls, *args):
+        from ..tensor import Tensor
+        enabled = _State.enabled
+        ctx = _NULL_CTX
+        if enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    ctx = cls._node_class()
+                    edges = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
+                    ctx.next_edges = edges
+                    ctx.needs_input_grad = tuple(e is not None for e in edges)
+                    break
+        _State.enabled = False
+        try:
+            out = cls.forward(ctx, *args)
+        finally:
+            _State.enabled = enabled
+        if _State.anomaly:
+            from . import anomaly
+            anomaly.check(cls.__name__, out if type(out) is tuple else (out,), "forward")
+        return _wrap(out, None if ctx is _NULL_CTX else ctx, args[0] if cls.is_view else None)
+
+
+def _edge(t):
+    if not t._requires_grad:
+        return None
+    data = t._data
+    return (t.grad_fn or t, t._output_nr, data.shape, data.dtype)
+
+
+def _wrap(out, ctx, view_of):
+    """Turns forward's result (arrays or Tensors) into the output Tensors of this op."""
+    from ..tensor import Tensor
+    if type(out) is tuple:
+        if ctx is not None:
+            ctx._n_outputs = len(out)
+            arrays = [o._data if isinstance(o, Tensor) else o for o in out]
+            ctx._out_meta = tuple(None if a is None else (a.shape, a.dtype, xp_of(a)) for a in arrays)
+        return tuple(_wrap_one(o, ctx, i, view_of) for i, o in enumerate(out))
+    return _wrap_one(out, ctx, 0, view_of)
+
+
+def _wrap_one(out, ctx, nr, view_of):
+    from ..tensor import Tensor
+    if out is None:
+        return None
+    if isinstance(out, Tensor):
+        if ctx is not None and ctx._non_differentiable and id(out) in ctx._non_differentiable:
+            return out
+        data = out._data
+    else:
+        data = out
+    differentiable = ctx is not None and data.dtype.kind in "fc"
+    t = Tensor._make(data, differentiable, ctx if differentiable else None, nr)
+    if view_of is not None:
+        t._vbox = view_of._vbox
+    if differentiable and ctx._out_data is True:
+        ctx._out_data = (data, t._vbox, t._vbox[0])
+    return t

@@ -1,0 +1,69 @@
+"""What differs between NumPy and CuPy, and nothing else.
+
+Every other module asks here for the array library (``xp``) of an array or a device, and
+never imports cupy itself. A backend is found from an array's type in one dict lookup.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..device import device as Device
+from .numpy_backend import NumpyBackend
+
+cpu = NumpyBackend()
+_by_array_type: dict[type, object] = {np.ndarray: cpu}
+_cuda = None
+
+
+def of(array):
+    """The backend that owns ``array``."""
+    try:
+        return _by_array_type[type(array)]
+    except KeyError:
+        for t, backend in _by_array_type.items():
+            if isinstance(array, t):
+                return backend
+        raise TypeError(f"not an array ember can hold: {type(array).__name__}") from None
+
+
+def xp_of(array):
+    """numpy or cupy, whichever ``array`` belongs to."""
+    return of(array).xp
+
+
+def device_of(array) -> Device:
+    return of(array).device_of(array)
+
+
+def for_device(dev: Device):
+    """The backend serving ``dev``; imports CuPy on first use of a cuda device."""
+    if dev.type == "cpu":
+        return cpu
+    return cuda()
+
+
+def cuda():
+    """The cuda backend: CuPy, or the test-only fake when EMBER_FAKE_CUDA=1."""
+    global _cuda
+    if _cuda is None:
+        from .cupy_backend import load_cuda_backend
+        _cuda = load_cuda_backend()
+        _by_array_type[_cuda.array_type] = _cuda
+    return _cuda
+
+
+def cuda_available() -> bool:
+    try:
+        return cuda().device_count() > 0
+    except RuntimeError:
+        return False
+
+
+def to_device(array, dev: Device):
+    """``array`` copied to ``dev`` (or itself when it is already there)."""
+    src = of(array)
+    dst = for_device(dev)
+    if src is dst:
+        return dst.to_index(array, dev.index) if dev.type == "cuda" else array
+    host = src.to_numpy(array)
+    return dst.from_numpy(host, dev.index)

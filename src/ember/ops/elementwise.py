@@ -1,0 +1,806 @@
+"""Elementwise primitives and the ops composed from them.
+
+Binary ops broadcast; the engine sums gradients back to each input's shape. Python scalars are
+weak (NEP 50, as PyTorch), so ``float32_tensor * 2.5`` stays float32.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _checks, backend, dtypes
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+_make = Tensor._make
+_NUMBER = (int, float, bool, np.number, np.bool_)
+
+
+# -- operand handling ----------------------------------------------------------------------
+def _operands(op: str, a, b):
+    """Arrays (or weak scalars) of a and b in PyTorch's result dtype."""
+    x = a._data if isinstance(a, Tensor) else _scalar(op, a)
+    y = b._data if isinstance(b, Tensor) else _scalar(op, b)
+    tx, ty = type(x), type(y)
+    if tx is ty:
+        if x.dtype is y.dtype or x.dtype == y.dtype:
+            return x, y
+    elif tx is float and y.dtype.kind == "f" or ty is float and x.dtype.kind == "f":
+        return x, y
+    elif tx is not float and ty is not float and tx not in _SCALARS and ty not in _SCALARS:
+        _checks.same_device(op, x, y)
+    dt = dtypes.result_type(x, y)
+    if type(x) not in _SCALARS and x.dtype != dt:
+        x = x.astype(dt)
+    if type(y) not in _SCALARS and y.dtype != dt:
+        y = y.astype(dt)
+    if type(x) in _SCALARS and type(y) in _SCALARS:
+        raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    return x, y
+
+
+_SCALARS = (int, float, bool)
+
+
+def _scalar(op: str, value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    raise TypeError(f"{op}: expected a Tensor or a number, got {type(value).__name__}")
+
+
+def _is_float(v) -> bool:
+    dt = getattr(v, "dtype", None)
+    return isinstance(v, float) if dt is None else dt.kind in "fc"
+
+
+def _float(x):
+    """Integer and bool arrays become the default float dtype (exp(int) is float32)."""
+    if x.dtype.kind in "fc":
+        return x
+    return x.astype(dtypes.get_default_dtype().numpy)
+
+
+def _binary(op: str, fn, a, b):
+    x, y = _operands(op, a, b)
+    try:
+        return fn(x, y)
+    except ValueError:
+        raise _checks.broadcast_error(op, x, y) from None
+
+
+def _tensor(op: str, x) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: argument 'input' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+# -- arithmetic -----------------------------------------------------------------------------
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        return _binary("add", np.add if alpha == 1 else lambda x, y: x + alpha * y, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.needs_input_grad[:2]
+        return grad if a else None, (grad if ctx.alpha == 1 else grad * ctx.alpha) if b else None
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        ctx.alpha = alpha
+        return _binary("sub", np.subtract if alpha == 1 else lambda x, y: x - alpha * y, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.needs_input_grad[:2]
+        return grad if a else None, -(grad if ctx.alpha == 1 else grad * ctx.alpha) if b else None
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return _binary("mul", np.multiply, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return (grad * (sb if b is None else b) if need_a else None,
+                grad * (sa if a is None else a) if need_b else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _operands("div", a, b)
+        if not _is_float(x) and not _is_float(y):
+            # int / int is true division in the default float dtype, as in PyTorch
+            f = dtypes.get_default_dtype().numpy
+            x = x.astype(f) if hasattr(x, "astype") else float(x)
+            y = y.astype(f) if hasattr(y, "astype") else float(y)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        try:
+            return x / y
+        except ValueError:
+            raise _checks.broadcast_error("div", x, y) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        a = sa if a is None else a
+        b = sb if b is None else b
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return (grad / b if need_a else None,
+                -grad * a / (b * b) if need_b else None)
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _operands("pow", a, b)
+        if not _is_float(x) and not _is_float(y) and (np.asarray(y) < 0).any():
+            raise RuntimeError("pow: Integers to negative integer powers are not allowed.")
+        try:
+            out = x ** y
+        except ValueError:
+            raise _checks.broadcast_error("pow", x, y) from None
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        ctx.save_output()
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        sa, sb = ctx.scalars
+        need_a, need_b = ctx.needs_input_grad[:2]
+        base = sa if a is None else a
+        exponent = sb if b is None else b
+        ga = gb = None
+        if need_a:
+            if isinstance(exponent, Tensor):
+                ga = grad * exponent * base ** (exponent - 1)
+            elif exponent == 0:
+                ga = grad * 0
+            else:
+                ga = grad * exponent * base ** (exponent - 1)
+        if need_b:
+            out = ctx.saved_output
+            # d/db a**b = a**b * log(a); PyTorch defines it as 0 where a == 0 and b >= 0
+            base_t = base if isinstance(base, Tensor) else _make(np.asarray(base, grad._data.dtype))
+            safe = where(base_t == 0, 1.0, base_t)
+            gb = where((base_t == 0) & (exponent >= 0), 0.0, grad * out * log(safe))
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a._data
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return abs(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * sign(a)
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return backend.xp_of(a._data).exp(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.saved_output
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).log(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad / a
+
+
+class Log1p(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).log1p(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad / (a + 1)
+
+
+class Expm1(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return backend.xp_of(a._data).expm1(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (ctx.saved_output + 1)
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return backend.xp_of(a._data).sqrt(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / (2 * ctx.saved_output)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).sin(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * cos(a)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).cos(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return -grad * sin(a)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        return backend.xp_of(a._data).tanh(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        y = ctx.saved_output
+        return grad * (1 - y * y)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_output()
+        x = _float(a._data)
+        xp = backend.xp_of(x)
+        # stable for large |x|: exp never sees a large positive argument
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y = ctx.saved_output
+        return grad * y * (1 - y)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_output()
+        return backend.xp_of(x).maximum(x, 0, dtype=x.dtype) if x.dtype.kind != "b" else x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (ctx.saved_output > 0)
+
+
+class Erf(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _erf(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * (2 / math.sqrt(math.pi)) * exp(-a * a)
+
+
+def _erf(x):
+    """erf to float32 accuracy (Abramowitz & Stegun 7.1.26 refined); NumPy has no erf."""
+    xp = backend.xp_of(x)
+    if xp is not np:
+        from cupyx.scipy.special import erf as gpu_erf
+        return gpu_erf(x)
+    try:
+        from scipy.special import erf as scipy_erf
+        return scipy_erf(x).astype(x.dtype, copy=False)
+    except ImportError:
+        pass
+    # Numerical Recipes' erfc Chebyshev fit: relative error below 1.2e-7 everywhere.
+    z = np.abs(x)
+    t = 1 / (1 + 0.5 * z)
+    poly = (-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277)))))))))
+    erfc = t * np.exp(poly)
+    return np.where(x >= 0, 1 - erfc, erfc - 1).astype(x.dtype, copy=False)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        x = a._data
+        xp = backend.xp_of(x)
+        lo_v = lo._data if isinstance(lo, Tensor) else lo
+        hi_v = hi._data if isinstance(hi, Tensor) else hi
+        dt = dtypes.result_type(*(v for v in (x, lo_v, hi_v) if v is not None))
+        x = x.astype(dt, copy=False)
+        out = x
+        if lo_v is not None:
+            out = xp.maximum(out, lo_v).astype(dt, copy=False)
+        if hi_v is not None:
+            out = xp.minimum(out, hi_v).astype(dt, copy=False)
+        if out is x:
+            out = x.copy()
+        mask = xp.ones(x.shape, bool) if lo_v is None else x >= lo_v
+        if hi_v is not None:
+            mask &= x <= hi_v
+        ctx.mask = mask
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * _make(ctx.mask), None, None
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _operands("maximum", a, b)
+        ctx.save_for_backward(a, b)
+        return _binary("maximum", np.maximum, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split_ties(grad, a > b, a == b, ctx.needs_input_grad)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _operands("minimum", a, b)
+        ctx.save_for_backward(a, b)
+        return _binary("minimum", np.minimum, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split_ties(grad, a < b, a == b, ctx.needs_input_grad)
+
+
+def _split_ties(grad, a_wins, tie, needs):
+    """Gradient of max/min: to the winner, half each on a tie (as PyTorch)."""
+    share = a_wins.to(grad.dtype) + tie.to(grad.dtype) * 0.5
+    return (grad * share if needs[0] else None, grad * (1 - share) if needs[1] else None)
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        c = cond._data
+        x, y = _operands("where", a, b)
+        ctx.cond = cond
+        xp = backend.xp_of(c)
+        try:
+            return xp.where(c, x, y)
+        except ValueError:
+            raise _checks.broadcast_error("where", x, y) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        cond = ctx.cond
+        _, na, nb = ctx.needs_input_grad[:3]
+        zero = grad * 0
+        return None, where(cond, grad, zero) if na else None, where(cond, zero, grad) if nb else None
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.dtype = a._data.dtype
+        return a._data.astype(dtype.numpy)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.to(dtypes.from_numpy(ctx.dtype)), None
+
+
+class Remainder(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _operands("remainder", a, b)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return backend.xp_of(x if hasattr(x, "dtype") else y).remainder(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return grad if need_a else None, -grad * floor_divide(a, b) if need_b else None
+
+
+# -- public functions ------------------------------------------------------------------------
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, broadcasting."""
+    return _out(Add.apply(input, other, alpha), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other, broadcasting."""
+    return _out(Sub.apply(input, other, alpha), out)
+
+
+subtract = sub
+
+
+def mul(input, other, *, out=None):
+    return _out(Mul.apply(input, other), out)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division (int / int gives float32); rounding_mode 'trunc' or 'floor'."""
+    if rounding_mode is None:
+        return _out(Div.apply(input, other), out)
+    if rounding_mode == "floor":
+        return _out(floor_divide(input, other), out)
+    if rounding_mode == "trunc":
+        x, y = _operands("div", input, other)
+        q = backend.xp_of(x if hasattr(x, "dtype") else y).trunc(np.true_divide(x, y)) \
+            if _is_float(x) or _is_float(y) else _trunc_int_div(x, y)
+        return _out(_make(q), out)
+    raise ValueError(f"div: expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{rounding_mode}'")
+
+
+def _trunc_int_div(x, y):
+    xp = backend.xp_of(x if hasattr(x, "dtype") else y)
+    q = xp.floor_divide(x, y)
+    fix = (xp.remainder(x, y) != 0) & ((xp.asarray(x) < 0) != (xp.asarray(y) < 0))
+    return q + fix.astype(q.dtype)
+
+
+true_divide = divide = div
+
+
+def floor_divide(input, other):
+    """Floor division (no gradient, as in PyTorch)."""
+    x, y = _operands("floor_divide", input, other)
+    return _make(backend.xp_of(x if hasattr(x, "dtype") else y).floor_divide(x, y))
+
+
+def remainder(input, other):
+    return Remainder.apply(input, other)
+
+
+def fmod(input, other):
+    x, y = _operands("fmod", input, other)
+    return _make(backend.xp_of(x if hasattr(x, "dtype") else y).fmod(x, y))
+
+
+def pow(input, exponent):
+    """input ** exponent, broadcasting; either may be a Python number."""
+    return Pow.apply(input, exponent)
+
+
+def float_power(input, exponent):
+    return pow(input.double() if isinstance(input, Tensor) else input,
+               exponent.double() if isinstance(exponent, Tensor) else exponent)
+
+
+def neg(input):
+    return Neg.apply(_tensor("neg", input))
+
+
+negative = neg
+
+
+def abs(input):
+    return Abs.apply(_tensor("abs", input))
+
+
+absolute = abs
+
+
+def sign(input):
+    """-1, 0 or 1 elementwise (no gradient)."""
+    x = _tensor("sign", input)._data
+    return _make(backend.xp_of(x).sign(x))
+
+
+sgn = sign
+
+
+def exp(input):
+    return Exp.apply(_tensor("exp", input))
+
+
+def exp2(input):
+    return pow(2.0, input)
+
+
+def log(input):
+    return Log.apply(_tensor("log", input))
+
+
+def log2(input):
+    return log(input) / math.log(2)
+
+
+def log10(input):
+    return log(input) / math.log(10)
+
+
+def log1p(input):
+    return Log1p.apply(_tensor("log1p", input))
+
+
+def expm1(input):
+    return Expm1.apply(_tensor("expm1", input))
+
+
+def sqrt(input):
+    return Sqrt.apply(_tensor("sqrt", input))
+
+
+def rsqrt(input):
+    return pow(input, -0.5) if input._data.dtype.kind == "f" else pow(input.float(), -0.5)
+
+
+def square(input):
+    return mul(input, input)
+
+
+def reciprocal(input):
+    return div(1.0, input)
+
+
+def sin(input):
+    return Sin.apply(_tensor("sin", input))
+
+
+def cos(input):
+    return Cos.apply(_tensor("cos", input))
+
+
+def tan(input):
+    return sin(input) / cos(input)
+
+
+def tanh(input):
+    return Tanh.apply(_tensor("tanh", input))
+
+
+def sigmoid(input):
+    return Sigmoid.apply(_tensor("sigmoid", input))
+
+
+def relu(input):
+    return Relu.apply(_tensor("relu", input))
+
+
+def erf(input):
+    return Erf.apply(_tensor("erf", input))
+
+
+def atan2(input, other):
+    x, y = _operands("atan2", input, other)
+    return _make(backend.xp_of(x).arctan2(_float(x), _float(y)))
+
+
+def clamp(input, min=None, max=None):
+    """Limits values to [min, max]; the gradient passes where min <= input <= max."""
+    _tensor("clamp", input)
+    if min is None and max is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    return Clamp.apply(input, min, max)
+
+
+clip = clamp
+
+
+def maximum(input, other):
+    """Elementwise max; on ties the gradient is split evenly."""
+    return Maximum.apply(input, other)
+
+
+def minimum(input, other):
+    return Minimum.apply(input, other)
+
+
+def fmax(input, other):
+    x, y = _operands("fmax", input, other)
+    return _make(backend.xp_of(x).fmax(x, y))
+
+
+def fmin(input, other):
+    x, y = _operands("fmin", input, other)
+    return _make(backend.xp_of(x).fmin(x, y))
+
+
+def where(condition, input=None, other=None):
+    """input where condition else other; ``where(condition)`` is ``nonzero(as_tuple=True)``."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    _tensor("where", condition)
+    if condition._data.dtype.kind != "b":
+        raise RuntimeError(f"where: expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {condition.dtype.name}")
+    return Where.apply(condition, input, other)
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input)."""
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 / tensor2
+
+
+def cast(input, dtype):
+    """input converted to ``dtype``; differentiable between floating types."""
+    return Cast.apply(input, dtypes.as_dtype(dtype))
+
+
+def floor(input):
+    x = _tensor("floor", input)._data
+    return _make(backend.xp_of(x).floor(x) if x.dtype.kind == "f" else x.copy())
+
+
+def ceil(input):
+    x = _tensor("ceil", input)._data
+    return _make(backend.xp_of(x).ceil(x) if x.dtype.kind == "f" else x.copy())
+
+
+def round(input, *, decimals=0):
+    x = _tensor("round", input)._data
+    return _make(backend.xp_of(x).round(x, decimals) if x.dtype.kind == "f" else x.copy())
+
+
+def trunc(input):
+    x = _tensor("trunc", input)._data
+    return _make(backend.xp_of(x).trunc(x) if x.dtype.kind == "f" else x.copy())
+
+
+def frac(input):
+    return input - trunc(input)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    x = _tensor("nan_to_num", input)._data
+    return _make(backend.xp_of(x).nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf))
+
+
+# -- comparisons and logic (no gradient, bool results) ---------------------------------------
+def _compare(name, fn):
+    def op(input, other):
+        return _make(_binary(name, fn, input, other))
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` comparison with broadcasting; a bool tensor."
+    return op
+
+
+eq = _compare("eq", np.equal)
+ne = _compare("ne", np.not_equal)
+lt = _compare("lt", np.less)
+le = _compare("le", np.less_equal)
+gt = _compare("gt", np.greater)
+ge = _compare("ge", np.greater_equal)
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+logical_and = _compare("logical_and", np.logical_and)
+logical_or = _compare("logical_or", np.logical_or)
+logical_xor = _compare("logical_xor", np.logical_xor)
+bitwise_and = _compare("bitwise_and", np.bitwise_and)
+bitwise_or = _compare("bitwise_or", np.bitwise_or)
+bitwise_xor = _compare("bitwise_xor", np.bitwise_xor)
+
+
+def logical_not(input):
+    x = _tensor("logical_not", input)._data
+    return _make(backend.xp_of(x).logical_not(x))
+
+
+def bitwise_not(input):
+    x = _tensor("bitwise_not", input)._data
+    if x.dtype.kind == "f":
+        raise TypeError("bitwise_not: not supported for floating point tensors")
+    return _make(~x)
+
+
+def isnan(input):
+    x = _tensor("isnan", input)._data
+    return _make(backend.xp_of(x).isnan(x))
+
+
+def isinf(input):
+    x = _tensor("isinf", input)._data
+    return _make(backend.xp_of(x).isinf(x))
+
+
+def isfinite(input):
+    x = _tensor("isfinite", input)._data
+    return _make(backend.xp_of(x).isfinite(x))
+
+
+def equal(input, other) -> bool:
+    """True when both have the same shape and elements."""
+    return input.shape == other.shape and bool((input._data == other._data).all())
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    x, y = _operands("isclose", input, other)
+    return _make(backend.xp_of(x).isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def _out(result, out):
+    if out is None:
+        return result
+    out._write(result)
+    return out

@@ -1,0 +1,359 @@
+"""Reductions: sum, max/min (with indices), amax/amin, prod, cumsum are primitives; mean,
+var, std, norm and logsumexp are composed. Integer sums accumulate in int64, as PyTorch."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _checks, backend, dtypes
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+_make = Tensor._make
+
+values_indices = namedtuple("return_types", ["values", "indices"])
+
+
+def _kept_shape(shape, axes):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _expand_back(grad, shape, axes, keepdim):
+    """A reduced gradient broadcast back over the input's shape."""
+    if not keepdim and axes:
+        grad = grad.reshape(_kept_shape(shape, axes))
+    return grad.expand(shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, dtype):
+        x = a._data
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        if dtype is None and x.dtype.kind in "iub":
+            dtype = np.int64
+        return x.sum(axis=axes, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _expand_back(grad, ctx.shape, ctx.axes, ctx.keepdim), None, None, None
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, a, axis, keepdim):
+        x = a._data
+        ctx.save_for_backward(a)
+        ctx.axis, ctx.keepdim = axis, keepdim
+        dtype = np.int64 if x.dtype.kind in "iub" else None
+        return x.prod(axis=axis, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        x = a._data
+        xp = backend.xp_of(x)
+        axis = ctx.axis
+        flat = x.reshape(-1) if axis is None else xp.moveaxis(x, axis, -1)
+        # product of all other elements: exclusive cumprods from both sides (zeros are safe)
+        ones = xp.ones(flat.shape[:-1] + (1,), x.dtype)
+        left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], -1), -1)
+        right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], -1), -1), -1), -1)
+        others = left * right
+        g = grad._data
+        if axis is None:
+            g_full = g.reshape(()) * others.reshape(x.shape)
+        else:
+            g = g if ctx.keepdim else xp.expand_dims(g, axis)
+            g_full = xp.moveaxis(xp.moveaxis(g, axis, -1) * others, -1, axis)
+        return _make(g_full), None, None
+
+
+class ArgReduce(Function):
+    """max/min along one dim: values with gradient, int64 indices without."""
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim, largest):
+        x = a._data
+        xp = backend.xp_of(x)
+        idx = (xp.argmax if largest else xp.argmin)(x, axis=dim, keepdims=True)
+        values = xp.take_along_axis(x, idx, axis=dim)
+        ctx.shape, ctx.dim, ctx.keepdim, ctx.idx = x.shape, dim, keepdim, idx
+        if not keepdim:
+            values, idx = values.squeeze(dim), idx.squeeze(dim)
+        return values, idx.astype(np.int64, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad, grad_idx):
+        g = grad._data
+        xp = backend.xp_of(g)
+        if not ctx.keepdim:
+            g = xp.expand_dims(g, ctx.dim)
+        out = xp.zeros(ctx.shape, g.dtype)
+        xp.put_along_axis(out, ctx.idx, g, axis=ctx.dim) if xp is np else \
+            _put_along_axis(out, ctx.idx, g, ctx.dim)
+        return _make(out), None, None, None
+
+
+def _put_along_axis(out, idx, values, axis):
+    xp = backend.xp_of(out)
+    grids = list(xp.indices(idx.shape, sparse=True))
+    grids[axis] = idx
+    out[tuple(grids)] = values
+
+
+class AMax(Function):
+    """amax/amin over dims; ties share the gradient evenly, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim, largest):
+        x = a._data
+        out = (x.max if largest else x.min)(axis=axes, keepdims=True)
+        ctx.save_for_backward(a)
+        ctx.kept, ctx.axes, ctx.keepdim = out, axes, keepdim
+        return out if keepdim else out.reshape(tuple(
+            s for i, s in enumerate(out.shape) if i not in axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        mask = a._data == ctx.kept
+        share = mask / mask.sum(axis=ctx.axes, keepdims=True)
+        g = _expand_back(grad, a._data.shape, ctx.axes, ctx.keepdim)
+        return g * _make(share.astype(grad._data.dtype, copy=False)), None, None, None
+
+
+class Cumsum(Function):
+    @staticmethod
+    def forward(ctx, a, dim, dtype):
+        x = a._data
+        ctx.dim = dim
+        if dtype is None and x.dtype.kind in "iub":
+            dtype = np.int64
+        return backend.xp_of(x).cumsum(x, axis=dim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim), None, None
+
+
+# -- public functions ------------------------------------------------------------------------
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Sum over ``dim`` (an int, a tuple, or all dims); integer inputs sum in int64."""
+    axes = _checks.dims(dim, input._data.ndim, "sum")
+    return Sum.apply(input, axes, keepdim, None if dtype is None else dtypes.to_numpy(dtype))
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    from .elementwise import isnan, where
+    return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
+
+
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Average over ``dim``; floating-point inputs only, as PyTorch."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {input.dtype.name}")
+    axes = _checks.dims(dim, input._data.ndim, "mean")
+    n = 1
+    for a in axes:
+        n *= input._data.shape[a]
+    return Sum.apply(input, axes, keepdim, None) / (n if n else float("nan"))
+
+
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    axis = None if dim is None else _checks.dim(dim, input._data.ndim, "prod")
+    return Prod.apply(input, axis, keepdim)
+
+
+def _max_min(op, largest, input, dim, keepdim):
+    if isinstance(dim, Tensor):  # max(input, other) is maximum
+        from .elementwise import maximum, minimum
+        return (maximum if largest else minimum)(input, dim)
+    if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() "
+                               "== 0. Specify the reduction dim with the 'dim' argument.")
+        return AMax.apply(input, tuple(range(input._data.ndim)), False, largest)
+    d = _checks.dim(dim, input._data.ndim, op)
+    if input._data.ndim == 0:
+        return values_indices(input.clone(), _make(np.zeros((), np.int64)))
+    if input._data.shape[d] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+    return values_indices(*ArgReduce.apply(input, d, keepdim, largest))
+
+
+def max(input, dim=None, keepdim: bool = False):
+    """The largest element, or (values, indices) along ``dim``."""
+    return _max_min("max", True, input, dim, keepdim)
+
+
+def min(input, dim=None, keepdim: bool = False):
+    """The smallest element, or (values, indices) along ``dim``."""
+    return _max_min("min", False, input, dim, keepdim)
+
+
+def amax(input, dim=(), keepdim: bool = False):
+    axes = _checks.dims(None if dim == () else dim, input._data.ndim, "amax")
+    return AMax.apply(input, axes, keepdim, True)
+
+
+def amin(input, dim=(), keepdim: bool = False):
+    axes = _checks.dims(None if dim == () else dim, input._data.ndim, "amin")
+    return AMax.apply(input, axes, keepdim, False)
+
+
+def _arg(op, fn_name, input, dim, keepdim):
+    x = input._data
+    if x.size == 0:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() "
+                           "== 0.")
+    xp = backend.xp_of(x)
+    fn = getattr(xp, fn_name)
+    if dim is None:
+        out = fn(x.reshape(-1))
+        return _make(out.reshape((1,) * x.ndim if keepdim else ()).astype(np.int64))
+    d = _checks.dim(dim, x.ndim, op)
+    return _make(fn(x, axis=d, keepdims=keepdim).astype(np.int64, copy=False) if x.ndim else
+                 xp.zeros((), np.int64))
+
+
+def argmax(input, dim=None, keepdim: bool = False):
+    return _arg("argmax", "argmax", input, dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim: bool = False):
+    return _arg("argmin", "argmin", input, dim, keepdim)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1)."""
+    if isinstance(dim, bool):  # var(input, unbiased)
+        dim, unbiased = None, dim
+    c = _correction(unbiased, correction)
+    axes = _checks.dims(dim, input._data.ndim, "var")
+    n = 1
+    for a in axes:
+        n *= input._data.shape[a]
+    centered = input - mean(input, axes, keepdim=True)
+    total = sum(centered * centered, axes, keepdim)
+    return total / (n - c) if n - c > 0 else total * float("nan")
+
+
+def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
+    """The p-norm over ``dim`` (all elements by default): 'fro', inf, -inf or a number."""
+    from .elementwise import abs as abs_
+    if dtype is not None:
+        input = input.to(dtype)
+    if p == "fro" or p == 2:
+        return _l2(input, dim, keepdim)
+    a = abs_(input)
+    if p == float("inf"):
+        return amax(a, () if dim is None else dim, keepdim)
+    if p == float("-inf"):
+        return amin(a, () if dim is None else dim, keepdim)
+    if p == 0:
+        return sum((a != 0).to(input.dtype), dim, keepdim)
+    if p == 1:
+        return sum(a, dim, keepdim)
+    return sum(a ** p, dim, keepdim) ** (1.0 / p)
+
+
+class _L2(Function):
+    """sqrt(sum(x^2)) with gradient 0 at the origin (not NaN), as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, axes, keepdim):
+        x = a._data
+        out = backend.xp_of(x).sqrt((x * x).sum(axis=axes, keepdims=True))
+        ctx.save_for_backward(a)
+        ctx.kept, ctx.axes, ctx.keepdim = out, axes, keepdim
+        return out if keepdim else out.reshape(tuple(
+            s for i, s in enumerate(out.shape) if i not in axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        kept = ctx.kept
+        safe = _make(backend.xp_of(kept).where(kept == 0, 1, kept).astype(kept.dtype))
+        g = _expand_back(grad, a._data.shape, ctx.axes, ctx.keepdim)
+        zero = _make(kept == 0)
+        from .elementwise import where
+        return where(zero.expand(a.shape), 0.0, g * a / safe), None, None
+
+
+def _l2(input, dim, keepdim):
+    axes = _checks.dims(dim, input._data.ndim, "norm")
+    if input._data.dtype.kind not in "fc":
+        raise RuntimeError(f"norm(): input dtype should be floating point, got {input.dtype.name}")
+    return _L2.apply(input, axes, keepdim)
+
+
+def logsumexp(input, dim, keepdim: bool = False):
+    """log(sum(exp(input))) over ``dim``, stable for large magnitudes."""
+    from .elementwise import isinf, log, where
+    axes = _checks.dims(dim, input._data.ndim, "logsumexp")
+    if input._data.dtype.kind not in "fc":
+        input = input.float()
+    m = amax(input.detach(), axes, keepdim=True)
+    m = where(isinf(m), 0.0, m)
+    out = log(sum((input - m).exp(), axes, keepdim=True)) + m
+    return out if keepdim else out.squeeze(axes) if axes else out
+
+
+def all(input, dim=None, keepdim: bool = False):
+    x = input._data
+    axes = _checks.dims(dim, x.ndim, "all")
+    return _make(x.all(axis=axes, keepdims=keepdim))
+
+
+def any(input, dim=None, keepdim: bool = False):
+    x = input._data
+    axes = _checks.dims(dim, x.ndim, "any")
+    return _make(x.any(axis=axes, keepdims=keepdim))
+
+
+def count_nonzero(input, dim=None):
+    x = input._data
+    axes = _checks.dims(dim, x.ndim, "count_nonzero")
+    return _make((x != 0).sum(axis=axes).astype(np.int64))
+
+
+def cumsum(input, dim: int, *, dtype=None):
+    """Running sums along ``dim``."""
+    d = _checks.dim(dim, input._data.ndim, "cumsum")
+    if input._data.ndim == 0:
+        return input.clone()
+    return Cumsum.apply(input, d, None if dtype is None else dtypes.to_numpy(dtype))
+
+
+def cumprod(input, dim: int, *, dtype=None):
+    """Running products along ``dim`` (no gradient)."""
+    x = input._data
+    d = _checks.dim(dim, x.ndim, "cumprod")
+    return _make(backend.xp_of(x).cumprod(x, axis=d, dtype=dtype and dtypes.to_numpy(dtype)))

@@ -1,0 +1,617 @@
+"""Tensor: an xp array (NumPy or CuPy) with autograd state.
+
+Methods and operator dunders are thin calls into ``ember.ops``; no math lives here. The table
+at the bottom binds the op functions whose first argument is the tensor as methods.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import backend, dtypes
+from .autograd.grad_mode import _State
+from .device import device as Device
+
+
+class Tensor:
+    """A multi-dimensional array that records the ops applied to it for autograd."""
+
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vbox", "_hooks",
+                 "__weakref__")
+    __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, *args, requires_grad: bool = False):
+        # torch.Tensor(data) or torch.Tensor(*sizes): a float tensor, as in PyTorch.
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            data = np.asarray(args[0])
+            if data.dtype.kind in "iub" or data.dtype.kind == "f":
+                data = data.astype(dtypes.get_default_dtype().numpy, copy=data.dtype.kind != "f")
+        else:
+            data = np.empty(tuple(int(a) for a in args), dtypes.get_default_dtype().numpy)
+        self._data = data
+        self._requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vbox = [0]
+        self._hooks = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _make(data, requires_grad=False, grad_fn=None, output_nr=0):
+        """Wraps an xp array without copying (the internal constructor)."""
+        if isinstance(data, _np_generic):  # NumPy reductions return scalars, not 0-d arrays
+            data = np.asarray(data)
+        t = _new(Tensor)
+        t._data = data
+        t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vbox = [0]
+        t._hooks = None
+        return t
+
+    # -- metadata -------------------------------------------------------------------------
+    @property
+    def data(self) -> Tensor:
+        """The same memory without autograd history."""
+        out = Tensor._make(self._data)
+        out._vbox = self._vbox
+        return out
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_checks.dim(dim, self._data.ndim, "size")]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy(self._data.dtype)
+
+    @property
+    def device(self) -> Device:
+        return backend.device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_checks.dim(dim, self._data.ndim, "stride")]
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0] if isinstance(self._data, np.ndarray) \
+            else self._data.data.ptr
+
+    @property
+    def _version(self) -> int:
+        return self._vbox[0]
+
+    # -- autograd state ---------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
+                               "want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients, "
+                               f"got {self.dtype}")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def detach(self) -> Tensor:
+        """The same memory, cut from the graph."""
+        out = Tensor._make(self._data)
+        out._vbox = self._vbox
+        return out
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep .grad for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return node is not None and node._retained is not None and self._output_nr in node._retained
+
+    def register_hook(self, hook) -> _HookHandle:
+        """``hook(grad)`` runs when this tensor's gradient is computed; a return value replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node._tensor_hooks is None:
+                node._tensor_hooks = {}
+            hooks = node._tensor_hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulates d(self)/d(leaf) into every leaf's ``.grad``."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # -- conversion -------------------------------------------------------------------------
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The NumPy array behind this CPU tensor (shared memory)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if type(self._data) is not np.ndarray:
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use "
+                                "Tensor.cpu() to copy the tensor to host memory first.")
+            return backend.of(self._data).to_numpy(self._data)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``; self if unchanged."""
+        dev, dtype, copy = _parse_to(args, kwargs)
+        out = self
+        if dev is not None and dev != self.device:
+            out = movement.to_device(out, dev)
+        if dtype is not None and dtype.numpy != out._data.dtype:
+            out = elementwise.cast(out, dtype)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        dev = Device("cuda", 0) if device is None else Device(device)
+        if dev.type == "cuda" and dev.index is None:
+            dev = Device("cuda", 0)
+        return self.to(dev)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"ember.{self.dtype.name}"
+        return self.to(dtypes.as_dtype(dtype))
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def short(self) -> Tensor:
+        return self.to(dtypes.int16)
+
+    def char(self) -> Tensor:
+        return self.to(dtypes.int8)
+
+    def byte(self) -> Tensor:
+        return self.to(dtypes.uint8)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool)
+
+    def contiguous(self, memory_format=None) -> Tensor:
+        return self if self._data.flags.c_contiguous else movement.contiguous(self)
+
+    # -- in-place machinery -------------------------------------------------------------------
+    def _inplace(self, op, *args, **kwargs) -> Tensor:
+        """Writes ``op(self, *args)`` into self's memory, keeping autograd history right."""
+        recording = _State.enabled and (self._requires_grad or any(
+            isinstance(a, Tensor) and a._requires_grad for a in args))
+        if recording:
+            if self._requires_grad and self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            # backward may need the old value: compute from a snapshot of it
+            source = Tensor._make(self._data.copy(), self._requires_grad, self.grad_fn,
+                                  self._output_nr)
+            result = op(source, *args, **kwargs)
+        else:
+            result = op(self, *args, **kwargs)
+        _checks.inplace_result(self, result, op)
+        data = self._data
+        if result._data is not data:
+            data[...] = result._data
+        self._vbox[0] += 1
+        if recording:
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+            self._requires_grad = result._requires_grad
+        return self
+
+    def _write(self, value) -> Tensor:
+        """Overwrites every element with ``value`` (no history): fill_, zero_, init."""
+        if _State.enabled and self._requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._vbox[0] += 1
+        if _State.enabled and self.grad_fn is not None:
+            self.grad_fn = None
+            self._requires_grad = False
+        return self
+
+    def zero_(self) -> Tensor:
+        return self._write(0)
+
+    def fill_(self, value) -> Tensor:
+        return self._write(value)
+
+    def copy_(self, src, non_blocking: bool = False) -> Tensor:
+        return self._inplace(movement.copy_from, src)
+
+    def add_(self, other, *, alpha=1) -> Tensor:
+        return self._inplace(elementwise.add, other, alpha=alpha)
+
+    def sub_(self, other, *, alpha=1) -> Tensor:
+        return self._inplace(elementwise.sub, other, alpha=alpha)
+
+    def mul_(self, other) -> Tensor:
+        return self._inplace(elementwise.mul, other)
+
+    def div_(self, other, *, rounding_mode=None) -> Tensor:
+        return self._inplace(elementwise.div, other, rounding_mode=rounding_mode)
+
+    def pow_(self, exponent) -> Tensor:
+        return self._inplace(elementwise.pow, exponent)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        return self._inplace(elementwise.clamp, min, max)
+
+    clip_ = clamp_
+
+    def neg_(self) -> Tensor:
+        return self._inplace(elementwise.neg)
+
+    def exp_(self) -> Tensor:
+        return self._inplace(elementwise.exp)
+
+    def sqrt_(self) -> Tensor:
+        return self._inplace(elementwise.sqrt)
+
+    def abs_(self) -> Tensor:
+        return self._inplace(elementwise.abs)
+
+    def relu_(self) -> Tensor:
+        return self._inplace(elementwise.relu)
+
+    def sigmoid_(self) -> Tensor:
+        return self._inplace(elementwise.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        return self._inplace(elementwise.tanh)
+
+    def lerp_(self, end, weight) -> Tensor:
+        return self._inplace(elementwise.lerp, end, weight)
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        return self._inplace(indexing.masked_fill, mask, value)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None) -> Tensor:
+        return self._inplace(indexing.scatter, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add_(self, dim, index, src) -> Tensor:
+        return self._inplace(indexing.scatter_add, dim, index, src)
+
+    def index_fill_(self, dim, index, value) -> Tensor:
+        return self._inplace(indexing.index_fill, dim, index, value)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+        return self._write(random.uniform_array(self, a, b, generator))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+        return self._write(random.normal_array(self, mean, std, generator))
+
+    def bernoulli_(self, p: float = 0.5, *, generator=None) -> Tensor:
+        return self._write(random.uniform_array(self, 0.0, 1.0, generator) < p)
+
+    def random_(self, low: int = 0, high: int | None = None, *, generator=None) -> Tensor:
+        return self._write(random.integer_array(self, low, high, generator))
+
+    def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
+        return self._write(random.exponential_array(self, lambd, generator))
+
+    # -- Python protocol ----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return _format.tensor_repr(self)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(movement.unbind(self, 0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data)
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    __hash__ = object.__hash__
+
+    def __reduce__(self):
+        return (_rebuild, (backend.of(self._data).to_numpy(self._data), str(self.device),
+                           self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        out = type(self).__new__(type(self))
+        for name in Tensor.__slots__[:-1]:
+            setattr(out, name, getattr(self, name))
+        out._data = self._data.copy()
+        out._vbox = [0]
+        out._hooks = None
+        out.grad = None if self.grad is None else self.grad.clone()
+        if hasattr(self, "__dict__"):
+            import copy
+            out.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        memo[id(self)] = out
+        return out
+
+    # operators
+    def __add__(self, other): return elementwise.add(self, other)
+    def __radd__(self, other): return elementwise.add(other, self)
+    def __sub__(self, other): return elementwise.sub(self, other)
+    def __rsub__(self, other): return elementwise.sub(other, self)
+    def __mul__(self, other): return elementwise.mul(self, other)
+    def __rmul__(self, other): return elementwise.mul(other, self)
+    def __truediv__(self, other): return elementwise.div(self, other)
+    def __rtruediv__(self, other): return elementwise.div(other, self)
+    def __floordiv__(self, other): return elementwise.floor_divide(self, other)
+    def __rfloordiv__(self, other): return elementwise.floor_divide(other, self)
+    def __mod__(self, other): return elementwise.remainder(self, other)
+    def __rmod__(self, other): return elementwise.remainder(other, self)
+    def __pow__(self, other): return elementwise.pow(self, other)
+    def __rpow__(self, other): return elementwise.pow(other, self)
+    def __matmul__(self, other): return linalg.matmul(self, other)
+    def __rmatmul__(self, other): return linalg.matmul(other, self)
+    def __neg__(self): return elementwise.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return elementwise.abs(self)
+    def __invert__(self): return elementwise.bitwise_not(self)
+    def __and__(self, other): return elementwise.bitwise_and(self, other)
+    def __rand__(self, other): return elementwise.bitwise_and(other, self)
+    def __or__(self, other): return elementwise.bitwise_or(self, other)
+    def __ror__(self, other): return elementwise.bitwise_or(other, self)
+    def __xor__(self, other): return elementwise.bitwise_xor(self, other)
+    def __rxor__(self, other): return elementwise.bitwise_xor(other, self)
+    def __eq__(self, other): return elementwise.eq(self, other)
+    def __ne__(self, other): return elementwise.ne(self, other)
+    def __lt__(self, other): return elementwise.lt(self, other)
+    def __le__(self, other): return elementwise.le(self, other)
+    def __gt__(self, other): return elementwise.gt(self, other)
+    def __ge__(self, other): return elementwise.ge(self, other)
+    def __getitem__(self, index): return indexing.getitem(self, index)
+
+    def __setitem__(self, index, value) -> None:
+        indexing.setitem(self, index, value)
+
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
+
+    @property
+    def T(self) -> Tensor:
+        return movement.permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> Tensor:
+        return movement.transpose(self, -2, -1)
+
+    @property
+    def H(self) -> Tensor:
+        return self.T
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                               requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return creation.ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                             requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return creation.full(size, fill_value, dtype=dtype or self.dtype,
+                             device=device or self.device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return creation.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                              requires_grad=requires_grad)
+
+
+_new = object.__new__
+_np_generic = np.generic
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as ``ember.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"ember.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        out = super().__getitem__(item)
+        return Size(out) if isinstance(item, slice) else out
+
+
+class _HookHandle:
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _rebuild(array, device, requires_grad):
+    t = Tensor._make(backend.to_device(array, Device(device)))
+    t._requires_grad = requires_grad
+    return t
+
+
+def _parse_to(args, kwargs):
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dtype = a.device, a.dtype
+        elif isinstance(a, (str, Device)) and not (isinstance(a, str) and a in dtypes._BY_NAME):
+            dev = a
+        elif isinstance(a, int) and not isinstance(a, bool):
+            dev = Device("cuda", a)
+        elif isinstance(a, bool):
+            continue  # to(dtype, non_blocking) positional
+        else:
+            dtype = a
+    if dev is not None:
+        dev = Device(dev)
+        if dev.type == "cuda" and dev.index is None:
+            dev = Device("cuda", 0)
+    return dev, None if dtype is None else dtypes.as_dtype(dtype), copy
+
+
+from . import _checks, _format, creation, random  # noqa: E402
+from .ops import elementwise, indexing, linalg, movement, reduce  # noqa: E402
+
+# Op functions whose first argument is the tensor, bound as methods (x.exp() is exp(x)).
+_METHODS = {
+    elementwise: """add sub mul div true_divide floor_divide remainder fmod pow neg negative abs
+        sign exp exp2 log log2 log10 log1p expm1 sqrt rsqrt square sin cos tan tanh sigmoid
+        relu clamp clip minimum maximum fmax fmin where lerp reciprocal floor ceil round trunc
+        frac eq ne lt le gt ge equal isclose allclose logical_and logical_or logical_not
+        logical_xor isnan isinf isfinite nan_to_num atan2 erf addcmul addcdiv""",
+    reduce: """sum mean prod max min amax amin argmax argmin var std norm logsumexp all any
+        cumsum cumprod var_mean std_mean count_nonzero""",
+    movement: """reshape view view_as flatten unflatten squeeze unsqueeze transpose swapaxes
+        permute t expand expand_as repeat tile flip roll split chunk unbind narrow clone
+        movedim diagonal tril triu""",
+    linalg: "matmul mm bmm dot outer",
+    indexing: """gather scatter scatter_add index_select masked_fill masked_select
+        take_along_dim nonzero topk sort argsort index_fill""",
+}
+for _module, _names in _METHODS.items():
+    for _name in _names.split():
+        if hasattr(_module, _name):
+            setattr(Tensor, _name, getattr(_module, _name))
+del _module, _names, _name
