@@ -42,8 +42,8 @@ class Tensor:
     @staticmethod
     def _make(data, requires_grad=False, grad_fn=None, output_nr=0):
         """Wraps an xp array without copying (the internal constructor)."""
-        if isinstance(data, _np_generic):  # NumPy reductions return scalars, not 0-d arrays
-            data = np.asarray(data)
+        if type(data) is not _ndarray and isinstance(data, _np_generic):
+            data = np.asarray(data)  # NumPy reductions return scalars, not 0-d arrays
         t = _new(Tensor)
         t._data = data
         t._requires_grad = requires_grad
@@ -454,14 +454,15 @@ class Tensor:
         return out
 
     # operators
-    def __add__(self, other): return elementwise.add(self, other)
-    def __radd__(self, other): return elementwise.add(other, self)
-    def __sub__(self, other): return elementwise.sub(self, other)
-    def __rsub__(self, other): return elementwise.sub(other, self)
-    def __mul__(self, other): return elementwise.mul(self, other)
-    def __rmul__(self, other): return elementwise.mul(other, self)
-    def __truediv__(self, other): return elementwise.div(self, other)
-    def __rtruediv__(self, other): return elementwise.div(other, self)
+    # the hottest four call their primitive directly
+    def __add__(self, other): return _add(self, other)
+    def __radd__(self, other): return _add(other, self)
+    def __sub__(self, other): return _sub(self, other)
+    def __rsub__(self, other): return _sub(other, self)
+    def __mul__(self, other): return _mul(self, other)
+    def __rmul__(self, other): return _mul(other, self)
+    def __truediv__(self, other): return _div(self, other)
+    def __rtruediv__(self, other): return _div(other, self)
     def __floordiv__(self, other): return elementwise.floor_divide(self, other)
     def __rfloordiv__(self, other): return elementwise.floor_divide(other, self)
     def __mod__(self, other): return elementwise.remainder(self, other)
@@ -531,6 +532,7 @@ class Tensor:
 
 _new = object.__new__
 _np_generic = np.generic
+_ndarray = np.ndarray
 
 
 class Size(tuple):
@@ -591,8 +593,15 @@ def _parse_to(args, kwargs):
     return dev, None if dtype is None else dtypes.as_dtype(dtype), copy
 
 
+from .autograd import engine as _engine, function as _function  # noqa: E402
+
+_function.Tensor = _engine.Tensor = Tensor
+
 from . import _checks, _format, creation, random  # noqa: E402
 from .ops import elementwise, indexing, linalg, movement, reduce  # noqa: E402
+
+_add, _sub = elementwise.Add.apply, elementwise.Sub.apply
+_mul, _div = elementwise.Mul.apply, elementwise.Div.apply
 
 # Op functions whose first argument is the tensor, bound as methods (x.exp() is exp(x)).
 _METHODS = {

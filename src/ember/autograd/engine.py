@@ -11,6 +11,8 @@ from . import anomaly
 from .function import Node
 from .grad_mode import _State
 
+Tensor = None  # ember.tensor sets this once the class exists (the two modules import each other)
+
 
 def _sum_to(grad, shape, create_graph):
     """Sums a broadcast gradient back to ``shape`` (leading dims and size-1 dims)."""
@@ -22,13 +24,11 @@ def _sum_to(grad, shape, create_graph):
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
     if create_graph:
         return grad.sum(dim=axes, keepdim=True).reshape(shape) if axes else grad.reshape(shape)
-    from ..tensor import Tensor
     data = grad._data.sum(axis=axes, keepdims=True) if axes else grad._data
     return Tensor._make(data.reshape(shape))
 
 
 def _fit(grad, shape, dtype, create_graph):
-    from ..tensor import Tensor
     if not isinstance(grad, Tensor):
         grad = Tensor._make(grad)
     if grad._data.shape != shape:
@@ -43,7 +43,6 @@ def _fit(grad, shape, dtype, create_graph):
 
 
 def _add(a, b, create_graph):
-    from ..tensor import Tensor
     return a + b if create_graph else Tensor._make(a._data + b._data)
 
 
@@ -79,7 +78,6 @@ class _Walk:
         self.accumulate(leaf, grad)
 
     def accumulate(self, leaf, grad):
-        from ..tensor import Tensor
         if self.create_graph:
             leaf.grad = grad if leaf.grad is None else leaf.grad + grad
             return
@@ -152,39 +150,55 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
     prev_mode = _State.enabled
     _State.enabled = create_graph
     try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)
-            if grads is None:
-                outputs = None  # no gradient reached this node: nothing flows on
-            else:
-                outputs = _call_backward(node, grads, walk)
-            if not retain_graph:
-                node._release()
-            edges = node.next_edges
-            if outputs is not None and len(outputs) < len(edges):
-                raise RuntimeError(f"{node.name()}: backward returned {len(outputs)} gradients, "
-                                   f"expected {len(edges)}")
-            for i, edge in enumerate(edges):
-                if edge is None:
-                    continue
-                target = edge[0]
-                grad = None if outputs is None else outputs[i]
-                is_node = isinstance(target, Node)
-                if grad is not None:
-                    grad = _fit(grad, edge[2], edge[3], create_graph)
-                    if is_node:
-                        _buffer(buffers, target, edge[1], grad, create_graph)
-                    else:
-                        walk.deliver_to_leaf(target, grad)
-                if is_node:
-                    remaining = deps[target] - 1
-                    deps[target] = remaining
-                    if remaining == 0:
-                        ready.append(target)
+        _walk_graph(ready, buffers, deps, walk)
     finally:
         _State.enabled = prev_mode
     return walk
+
+
+def _walk_graph(ready, buffers, deps, walk):
+    create_graph = walk.create_graph
+    plain = not walk.capture and not _State.anomaly
+    while ready:
+        node = ready.pop()
+        grads = buffers.pop(node, None)
+        if grads is None:
+            outputs = None  # no gradient reached this node: nothing flows on
+        elif plain and node._n_outputs == 1 and node._tensor_hooks is None and \
+                node._retained is None and node._hooks is None:
+            outputs = node._function.backward(node, grads)
+            if type(outputs) is not tuple:
+                outputs = (outputs,)
+        else:
+            outputs = _call_backward(node, grads, walk)
+        if not walk.retain_graph and (node._saved or node._out_data is not None):
+            node._release()
+        edges = node.next_edges
+        if outputs is not None and len(outputs) < len(edges) and any(edges[len(outputs):]):
+            raise RuntimeError(f"function {node.name()} returned an incorrect number of "
+                               f"gradients (expected {len(edges)}, got {len(outputs)})")
+        for i, edge in enumerate(edges):
+            if edge is None:
+                continue
+            target = edge[0]
+            is_node = isinstance(target, Node)
+            grad = None if outputs is None else outputs[i]
+            if grad is not None:
+                if type(grad) is not Tensor or grad._data.shape != edge[2] or \
+                        grad._data.dtype != edge[3]:
+                    grad = _fit(grad, edge[2], edge[3], create_graph)
+                if not is_node:
+                    walk.deliver_to_leaf(target, grad)
+                elif target._n_outputs == 1:
+                    prev = buffers.get(target)
+                    buffers[target] = grad if prev is None else _add(prev, grad, create_graph)
+                else:
+                    _buffer(buffers, target, edge[1], grad, create_graph)
+            if is_node:
+                remaining = deps[target] - 1
+                deps[target] = remaining
+                if remaining == 0:
+                    ready.append(target)
 
 
 def _buffer(buffers, node, nr, grad, create_graph):
@@ -199,7 +213,6 @@ def _buffer(buffers, node, nr, grad, create_graph):
 
 
 def _call_backward(node, grads, walk):
-    from ..tensor import Tensor
     if node._n_outputs == 1:
         grads = [grads]
     else:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from ..backend import xp_of
 from .grad_mode import _State
 
+Tensor = None  # ember.tensor sets this once the class exists (the two modules import each other)
+
 _FREED = object()
 
 
@@ -121,7 +123,6 @@ class Node:
     @property
     def saved_output(self):
         """The output of forward, as a Tensor whose grad_fn is this node."""
-        from ..tensor import Tensor
         if self._saved is _FREED:
             self.saved_tensors  # raises the freed-graph error
         data, vbox, version = self._out_data
@@ -140,7 +141,6 @@ class Node:
 
     @property
     def next_functions(self) -> tuple:
-        from ..tensor import Tensor
         out = []
         for edge in self.next_edges:
             if edge is None:
@@ -217,16 +217,12 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args):
-        from ..tensor import Tensor
         enabled = _State.enabled
         ctx = _NULL_CTX
         if enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    ctx = cls._node_class()
-                    edges = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
-                    ctx.next_edges = edges
-                    ctx.needs_input_grad = tuple(e is not None for e in edges)
+                    ctx = _record(cls, args)
                     break
         _State.enabled = False
         try:
@@ -236,19 +232,38 @@ class Function(metaclass=FunctionMeta):
         if _State.anomaly:
             from . import anomaly
             anomaly.check(cls.__name__, out if type(out) is tuple else (out,), "forward")
-        return _wrap(out, None if ctx is _NULL_CTX else ctx, args[0] if cls.is_view else None)
+        if ctx is _NULL_CTX:
+            ctx = None
+        view_of = args[0] if cls.is_view else None
+        if type(out) is tuple or isinstance(out, Tensor) or out is None:
+            return _wrap(out, ctx, view_of)
+        # the common case, inlined: one array out
+        differentiable = ctx is not None and out.dtype.kind in "fc"
+        t = Tensor._make(out, differentiable, ctx if differentiable else None)
+        if view_of is not None:
+            t._vbox = view_of._vbox
+        if differentiable and ctx._out_data is True:
+            ctx._out_data = (out, t._vbox, t._vbox[0])
+        return t
 
 
-def _edge(t):
-    if not t._requires_grad:
-        return None
-    data = t._data
-    return (t.grad_fn or t, t._output_nr, data.shape, data.dtype)
+def _record(cls, args):
+    """The graph node for one call: an edge per input that needs a gradient."""
+    ctx = cls._node_class()
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            data = a._data
+            edges.append((a.grad_fn or a, a._output_nr, data.shape, data.dtype))
+        else:
+            edges.append(None)
+    ctx.next_edges = edges
+    ctx.needs_input_grad = [e is not None for e in edges]
+    return ctx
 
 
 def _wrap(out, ctx, view_of):
     """Turns forward's result (arrays or Tensors) into the output Tensors of this op."""
-    from ..tensor import Tensor
     if type(out) is tuple:
         if ctx is not None:
             ctx._n_outputs = len(out)
@@ -259,7 +274,6 @@ def _wrap(out, ctx, view_of):
 
 
 def _wrap_one(out, ctx, nr, view_of):
-    from ..tensor import Tensor
     if out is None:
         return None
     if isinstance(out, Tensor):

@@ -83,26 +83,22 @@ def _tensor(op: str, x) -> Tensor:
 # -- arithmetic -----------------------------------------------------------------------------
 class Add(Function):
     @staticmethod
-    def forward(ctx, a, b, alpha):
-        ctx.alpha = alpha
-        return _binary("add", np.add if alpha == 1 else lambda x, y: x + alpha * y, a, b)
+    def forward(ctx, a, b):
+        return _binary("add", np.add, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.needs_input_grad[:2]
-        return grad if a else None, (grad if ctx.alpha == 1 else grad * ctx.alpha) if b else None
+        return grad, grad
 
 
 class Sub(Function):
     @staticmethod
-    def forward(ctx, a, b, alpha):
-        ctx.alpha = alpha
-        return _binary("sub", np.subtract if alpha == 1 else lambda x, y: x - alpha * y, a, b)
+    def forward(ctx, a, b):
+        return _binary("sub", np.subtract, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.needs_input_grad[:2]
-        return grad if a else None, -(grad if ctx.alpha == 1 else grad * ctx.alpha) if b else None
+        return grad, -grad if ctx.needs_input_grad[1] else None
 
 
 class Mul(Function):
@@ -477,12 +473,12 @@ class Remainder(Function):
 # -- public functions ------------------------------------------------------------------------
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting."""
-    return _out(Add.apply(input, other, alpha), out)
+    return _out(Add.apply(input, other if alpha == 1 else other * alpha), out)
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other, broadcasting."""
-    return _out(Sub.apply(input, other, alpha), out)
+    return _out(Sub.apply(input, other if alpha == 1 else other * alpha), out)
 
 
 subtract = sub

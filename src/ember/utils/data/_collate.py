@@ -118,13 +118,13 @@ def collate(batch, *, collate_fn_map: CollateMap | None = None):
                   for key in elem}
         return _rebuild_mapping(elem, values)
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # named tuple
-        return type(elem)(*(collate(list(s), collate_fn_map=collate_fn_map)
-                            for s in zip(*batch)))
+        return type(elem)(*(collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(sample) != size for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        values = [collate(list(s), collate_fn_map=collate_fn_map) for s in zip(*batch)]
+        # each column is a tuple; str leaves come back as that tuple, as in PyTorch
+        values = [collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return values  # PyTorch returns a list for plain tuples
         return _rebuild_sequence(elem, values)

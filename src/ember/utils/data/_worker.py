@@ -193,7 +193,8 @@ def _seed_worker(base_seed: int, worker_id: int) -> int:
     return seed
 
 
-def worker_loop(iterable: bool, dataset, index_queue, data_queue, auto_collation: bool,
+def worker_loop(iterable: bool, dataset, index_queue, data_queue, done_event,
+                auto_collation: bool,
                 collate_fn: Callable, drop_last: bool, transform: Callable | None,
                 base_seed: int, init_fn: Callable | None, worker_id: int,
                 num_workers: int) -> None:
@@ -213,12 +214,12 @@ def worker_loop(iterable: bool, dataset, index_queue, data_queue, auto_collation
             init_error = _ExceptionWrapper(e, where)
         parent = multiprocessing.parent_process()
         iteration_end = False
-        while parent is None or parent.is_alive():
+        while not done_event.is_set() and (parent is None or parent.is_alive()):
             try:
                 task = index_queue.get(timeout=POLL_INTERVAL)
             except queue.Empty:
                 continue
-            if task is None:
+            if task is None or done_event.is_set():
                 break
             if isinstance(task, _ResumeIteration):
                 iteration_end = False
