@@ -463,3 +463,39 @@ def test_repr():
     opt = optim.SGD([ember.zeros(2, requires_grad=True)], lr=0.1)
     text = repr(opt)
     assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.1\n" in text
+
+
+def test_duplicate_params_in_one_group_warn():
+    a = ember.zeros(2, requires_grad=True)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        optim.SGD([a, a], lr=0.1)
+
+
+def test_adagrad_state_is_created_eagerly():
+    a, b = ember.zeros(2, requires_grad=True), ember.zeros(3, requires_grad=True)
+    opt = optim.Adagrad([a], initial_accumulator_value=0.5)
+    opt.add_param_group({"params": [b], "initial_accumulator_value": 0.25})
+    assert list(opt.state_dict()["state"][1]) == ["step", "sum"]
+    assert opt.state[a]["step"].item() == 0.0
+    np.testing.assert_array_equal(opt.state[a]["sum"].numpy(), [0.5, 0.5])
+    np.testing.assert_array_equal(opt.state[b]["sum"].numpy(), [0.25] * 3)
+
+
+def test_state_dict_survives_ember_save_and_load(tmp_path):
+    inits, grads = _data()
+    params = _ember_params(inits)
+    opt = optim.AdamW(params, lr=0.01, amsgrad=True)
+    _run_ember(opt, params, grads)
+    uninterrupted = _values(params)
+
+    params = _ember_params(inits)
+    opt = optim.AdamW(params, lr=0.01, amsgrad=True)
+    _run_ember(opt, params, grads[:3])
+    ember.save({"optimizer": opt.state_dict()}, tmp_path / "ckpt.safetensors")
+    loaded = ember.load(tmp_path / "ckpt.safetensors")["optimizer"]
+    resumed = _ember_params(_values(params))
+    fresh = optim.AdamW(resumed)
+    fresh.load_state_dict(loaded)
+    _run_ember(fresh, resumed, grads[3:])
+    for got, want in zip(_values(resumed), uninterrupted):
+        np.testing.assert_array_equal(got, want)

@@ -207,6 +207,15 @@ def test_save_refuses_other_objects(tmp_path, bad):
         ember.save({"model": {"extra": bad}}, tmp_path / "x.safetensors")
 
 
+def test_save_refuses_reference_cycles(tmp_path):
+    loop = {"a": ember.zeros(1)}
+    loop["self"] = [loop]
+    with pytest.raises(ValueError, match="'self.0' contains itself"):
+        ember.save(loop, tmp_path / "x.safetensors")
+    shared = [1, 2]
+    _assert_same(_roundtrip({"a": shared, "b": shared}, tmp_path), {"a": [1, 2], "b": [1, 2]})
+
+
 def test_save_refuses_unhashable_style_keys(tmp_path):
     with pytest.raises(TypeError, match="dict key"):
         ember.save({ember.device("cpu"): 1}, tmp_path / "x.safetensors")
@@ -420,10 +429,11 @@ def test_malformed_ember_metadata(tmp_path, doc, match):
                     "malformed ember metadata: .*" + match)
 
 
-def test_deeply_nested_ember_metadata(tmp_path):
-    node = '{"type": "list", "items": [' * 1000 + "1" + "]}" * 1000
+@pytest.mark.parametrize("depth, match", [(150, "nested deeper"), (5000, "not valid JSON")])
+def test_deeply_nested_ember_metadata(tmp_path, depth, match):
+    node = '{"type": "list", "items": [' * depth + "1" + "]}" * depth
     doc = '{"version": 1, "root": %s}' % node
-    _expect_invalid(_with_ember_meta(tmp_path / "d.safetensors", doc), "nested deeper")
+    _expect_invalid(_with_ember_meta(tmp_path / "d.safetensors", doc), match)
 
 
 def test_valid_hand_built_file_loads(tmp_path):

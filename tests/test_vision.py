@@ -5,6 +5,7 @@ import hashlib
 import io
 import math
 import shutil
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -101,6 +102,15 @@ def test_transform_and_target_transform():
     text = repr(ds)
     assert "Dataset MNIST" in text and "Number of datapoints: 1000" in text
     assert "Split: Test" in text and "ToTensor()" in text
+
+
+def test_dataloader_batches_the_sample(test_set):
+    from ember.utils.data import DataLoader, Dataset
+    assert isinstance(test_set, Dataset)
+    ds = datasets.MNIST(train=False, transform=T.ToTensor())
+    images, targets = next(iter(DataLoader(ds, batch_size=16)))
+    assert tuple(images.shape) == (16, 1, 28, 28) and images.dtype == ember.float32
+    np.testing.assert_array_equal(targets.numpy(), test_set.targets.numpy()[:16])
 
 
 # -- layouts -------------------------------------------------------------------------------
@@ -225,7 +235,8 @@ def test_download_checksum_mismatch_keeps_nothing(tmp_path, monkeypatch):
     assert not list((tmp_path / "MNIST" / "raw").iterdir())
 
 
-def test_download_falls_back_to_the_next_mirror(tmp_path, monkeypatch):
+def test_download_falls_back_to_the_next_mirror(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # the plain stderr progress line
     names = [f"{stem}.gz" for stem in TRAIN_FILES + TEST_FILES]
     resources = [(n, hashlib.md5((SAMPLE / n).read_bytes()).hexdigest()) for n in names]
     monkeypatch.setattr(datasets.MNIST, "resources", resources)
@@ -241,6 +252,7 @@ def test_download_falls_back_to_the_next_mirror(tmp_path, monkeypatch):
     ds = datasets.MNIST(tmp_path, train=True, download=True)
     assert len(ds) == 4000 and len(urls) == 8
     assert sorted(p.name for p in (tmp_path / "MNIST" / "raw").iterdir()) == sorted(names)
+    assert "Downloading train-images-idx3-ubyte.gz" in capsys.readouterr().err
 
     def must_not_fetch(url, timeout=None):
         raise AssertionError("files already present must not be downloaded again")
@@ -278,7 +290,8 @@ def test_normalize_matches_numpy():
     x = rng.random((3, 4, 5), dtype=np.float32)
     mean, std = (0.5, 0.25, 0.1), (0.2, 0.3, 0.4)
     out = T.Normalize(mean, std)(ember.tensor(x))
-    expect = (x - np.array(mean, np.float32)[:, None, None]) / np.array(std, np.float32)[:, None, None]
+    m, s = np.array(mean, np.float32)[:, None, None], np.array(std, np.float32)[:, None, None]
+    expect = (x - m) / s
     assert out.dtype == ember.float32
     np.testing.assert_allclose(out.numpy(), expect, rtol=1e-6, atol=1e-7)
     # one value for all channels, and a batch of images

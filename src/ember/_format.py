@@ -20,6 +20,14 @@ def _float_formatter(values: np.ndarray):
     return lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)
 
 
+def _shown(data: np.ndarray, edge: int = 3, threshold: int = 1000) -> np.ndarray:
+    """The elements a summarised print shows (all of them for small tensors)."""
+    flat = data.reshape(-1)
+    if flat.size <= threshold:
+        return flat
+    return np.concatenate([flat[:edge], flat[-edge:]])
+
+
 def tensor_repr(t) -> str:
     data = backend.of(t._data).to_numpy(t._data)
     suffixes = []
@@ -34,7 +42,8 @@ def tensor_repr(t) -> str:
     if kind == "f" and data.size:
         fmt = _float_formatter(data.astype(np.float64))
         if fmt is not None:
-            formatter = {"float_kind": fmt}
+            width = max(len(fmt(v)) for v in _shown(data))
+            formatter = {"float_kind": lambda v: fmt(v).rjust(width)}
     body = np.array2string(data, separator=", ", prefix="tensor(", formatter=formatter or None,
                            threshold=1000, edgeitems=3, max_line_width=80)
     if t.grad_fn is not None:

@@ -86,8 +86,8 @@ def load_torch_zip(stream, name: str, make_tensor: Callable) -> Any:
             return _finish(unpickler.load(), make_tensor, {})
         except (_Refused, InvalidFileError):
             raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError, IndexError,
-                OverflowError, RecursionError, struct.error) as exc:
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+                KeyError, IndexError, OverflowError, RecursionError, struct.error) as exc:
             raise pickle.UnpicklingError(
                 f"ember.load: {name}: malformed data.pkl ({type(exc).__name__}: {exc})") \
                 from exc

@@ -43,7 +43,7 @@ MapLocation = Union[None, str, Device, dict, Callable]
 _META_KEY = "ember"
 _VERSION = 1
 _MAX_HEADER = 100_000_000  # the safetensors package refuses larger headers too
-_MAX_DEPTH = 200
+_MAX_DEPTH = 100  # checkpoints nest a few levels; stays far from the recursion limit
 _DTYPES = {"BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "I16": np.int16, "I32": np.int32,
            "I64": np.int64, "F16": np.float16, "F32": np.float32, "F64": np.float64}
 _LEGACY_HINT = ("re-save it with PyTorch >= 1.6 (torch.save writes zip archives) or convert it "
@@ -72,6 +72,7 @@ def save(obj: Any, f: FileLike) -> None:
 
     Raises:
         TypeError: ``obj`` holds something else (a Module, a NumPy array, ...).
+        ValueError: ``obj`` contains itself.
 
     Example::
 
@@ -97,6 +98,7 @@ class _Encoder:
 
     def __init__(self):
         self.tensors: dict[str, np.ndarray] = {}
+        self._open: set[int] = set()  # ids of the containers being encoded, to catch cycles
 
     def encode(self, obj, path: tuple[str, ...]):
         if obj is None or isinstance(obj, (bool, int, str)):
@@ -107,20 +109,30 @@ class _Encoder:
             return self.encode(obj.item(), path)
         if isinstance(obj, Tensor):
             return self._tensor(obj, path)
-        if isinstance(obj, dict):
-            kind = "ordered_dict" if isinstance(obj, OrderedDict) else "dict"
-            items = [[self._key(k, path), self.encode(v, path + (str(k),))]
-                     for k, v in obj.items()]
-            return {"type": kind, "items": items}
-        if isinstance(obj, (list, tuple)):
-            kind = "list" if isinstance(obj, list) else "tuple"
-            return {"type": kind, "items": [self.encode(v, path + (str(i),))
-                                            for i, v in enumerate(obj)]}
+        if isinstance(obj, (dict, list, tuple)):
+            if id(obj) in self._open:
+                raise ValueError(f"ember.save: {_where(path)} contains itself; "
+                                 "a checkpoint must not hold reference cycles")
+            self._open.add(id(obj))
+            try:
+                return self._container(obj, path)
+            finally:
+                self._open.discard(id(obj))
         raise TypeError(f"ember.save: cannot save a {type(obj).__name__} at {_where(path)}; "
                         "ember.save writes tensors, numbers, strings, None, bools and dicts, "
                         "lists and tuples of them (safetensors, no pickle). Save "
                         "model.state_dict() rather than the model, and convert NumPy arrays "
                         "with ember.from_numpy")
+
+    def _container(self, obj, path):
+        if isinstance(obj, dict):
+            kind = "ordered_dict" if isinstance(obj, OrderedDict) else "dict"
+            items = [[self._key(k, path), self.encode(v, path + (str(k),))]
+                     for k, v in obj.items()]
+            return {"type": kind, "items": items}
+        kind = "list" if isinstance(obj, list) else "tuple"
+        return {"type": kind, "items": [self.encode(v, path + (str(i),))
+                                        for i, v in enumerate(obj)]}
 
     def _key(self, key, path):
         if key is None or isinstance(key, (bool, int, float, str, np.generic)):

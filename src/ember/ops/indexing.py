@@ -5,9 +5,11 @@ give copies. Backward scatters the gradient into zeros, accumulating repeated in
 """
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
-from .. import backend
+from .. import _checks, backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -142,3 +144,507 @@ def setitem(input: Tensor, index, value) -> None:
                            f"broadcast to the indexed shape "
                            f"{tuple(input._data[idx].shape)}") from None
     input._vbox[0] += 1
+
+
+# -- gather / scatter family ------------------------------------------------------------------
+# dim-wise index ops share one "grid" construction: index[i, j, k] picks along ``dim`` while the
+# other coordinates are the element's own position (broadcast aranges).
+
+sort_result = namedtuple("sort", ["values", "indices"])
+topk_result = namedtuple("topk", ["values", "indices"])
+
+
+def _grid(idx, dim: int):
+    xp = backend.xp_of(idx)
+    nd = idx.ndim
+    grids = [xp.arange(n).reshape((1,) * i + (n,) + (1,) * (nd - i - 1))
+             for i, n in enumerate(idx.shape)]
+    grids[dim] = idx
+    return tuple(grids)
+
+
+def _region(shape) -> tuple:
+    """The leading block of an array with ``shape`` (src may be larger than index)."""
+    return tuple(slice(0, n) for n in shape)
+
+
+def _as_1d(x):
+    return x.reshape(1) if x.ndim == 0 else x
+
+
+def _check_bounds(op: str, idx, size: int, dim: int, exc=RuntimeError) -> None:
+    if idx.size and (bool((idx < 0).any()) or bool((idx >= size).any())):
+        bad = idx[(idx < 0) | (idx >= size)].reshape(-1)[0].item()
+        raise exc(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _dim_index_checks(op: str, input, dim, index, src=None) -> int:
+    """Checks of gather/scatter/scatter_add; returns the normalised dim."""
+    _checks.tensor_type(op, "input", input)
+    _checks.tensor_type(op, "index", index)
+    x, idx = input._data, index._data
+    d = _checks.dim(dim, x.ndim, op)
+    _checks.index_dtype(op, idx)
+    if src is not None:
+        _checks.same_device(op, x, src._data)
+        if src._data.dtype != x.dtype:
+            raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype: input "
+                               f"{_checks.describe(input)} vs src {_checks.describe(src)}; "
+                               "cast one with .to()")
+    _checks.same_device(op, x, idx)
+    if idx.size == 0:
+        return d
+    if max(idx.ndim, 1) != max(x.ndim, 1):
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
+                           f"input tensor: input {tuple(x.shape)} vs index {tuple(idx.shape)}")
+    xs, ids = _as_1d(x).shape, _as_1d(idx).shape
+    for i, (n_idx, n_x) in enumerate(zip(ids, xs)):
+        if i != d and n_idx > n_x:
+            raise RuntimeError(f"{op}(): Size does not match at dimension {i}: expected index "
+                               f"{list(idx.shape)} to be no larger than input {list(x.shape)} "
+                               f"apart from dimension {d}")
+    if src is not None and src._data.ndim == idx.ndim:
+        if any(a > b for a, b in zip(idx.shape, src._data.shape)):
+            raise RuntimeError(f"{op}(): Expected index {list(idx.shape)} to be no larger than "
+                               f"src {list(src._data.shape)} in every dimension")
+    elif src is not None:
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
+                           f"src tensor: index {tuple(idx.shape)} vs src {tuple(src.shape)}")
+    _check_bounds(op, idx, xs[d], d)
+    return d
+
+
+class Gather(Function):
+    @staticmethod
+    def forward(ctx, a, dim, index):
+        x, idx = a._data, index._data
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        if x.ndim == 0:
+            return x.reshape(1)[_grid(idx.reshape(1), 0)].reshape(idx.shape)
+        return x[_grid(idx, dim)]
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = _make(backend.xp_of(grad._data).zeros(ctx.shape, grad._data.dtype))
+        return scatter_add(zeros, ctx.dim, ctx.index, grad), None, None
+
+
+class ScatterAdd(Function):
+    @staticmethod
+    def forward(ctx, a, dim, index, src):
+        x, idx = a._data, index._data
+        ctx.dim, ctx.index, ctx.src_shape = dim, index, src._data.shape
+        out = x.copy()
+        if idx.size:
+            flat = out.reshape(-1) if x.ndim == 0 else out
+            values = src._data[_region(idx.shape)]
+            if x.ndim == 0:
+                idx, values = idx.reshape(1), values.reshape(1)
+            backend.of(out).scatter_add(flat, _grid(idx, dim), values)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_src = ctx.needs_input_grad[0], ctx.needs_input_grad[3]
+        g_src = _gather_to(grad, ctx.dim, ctx.index, ctx.src_shape) if need_src else None
+        return grad if need_a else None, None, None, g_src
+
+
+def _gather_to(grad, dim, index, shape):
+    """gather(grad, dim, index) zero-padded to ``shape`` (src may be larger than index)."""
+    g = gather(grad, dim, index)
+    if tuple(g.shape) == tuple(shape):
+        return g
+    from .movement import pad_constant
+    pad = []
+    for have, want in zip(reversed(g.shape), reversed(shape)):
+        pad += [0, want - have]
+    return pad_constant(g, pad)
+
+
+class Scatter(Function):
+    @staticmethod
+    def forward(ctx, a, dim, index, src, reduce):
+        x, idx = a._data, index._data
+        is_tensor = isinstance(src, Tensor)
+        ctx.dim, ctx.index, ctx.reduce = dim, index, reduce
+        ctx.src_shape = src._data.shape if is_tensor else None
+        out = x.copy()
+        if idx.size == 0:
+            return out
+        values = src._data[_region(idx.shape)] if is_tensor else src
+        target = out
+        if x.ndim == 0:
+            target, idx = out.reshape(-1), idx.reshape(1)
+            values = values.reshape(1) if is_tensor else values
+        grid = _grid(idx, dim)
+        if reduce is None:
+            target[grid] = values
+        elif reduce == "add":
+            xp = backend.xp_of(x)
+            backend.of(out).scatter_add(target, grid, xp.broadcast_to(
+                xp.asarray(values, dtype=x.dtype), idx.shape))
+        else:
+            backend.xp_of(x).multiply.at(target, grid, values)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.reduce == "multiply":
+            raise RuntimeError("scatter: the derivative of reduce='multiply' is not implemented "
+                               "(as in PyTorch); use reduce=None or 'add' when gradients flow")
+        need_a, need_src = ctx.needs_input_grad[0], ctx.needs_input_grad[3]
+        g_a = g_src = None
+        if need_a:
+            g_a = grad if ctx.reduce == "add" else scatter(grad, ctx.dim, ctx.index, 0.0)
+        if need_src:
+            g_src = _gather_to(grad, ctx.dim, ctx.index, ctx.src_shape)
+        return g_a, None, None, g_src, None
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """Values of ``input`` picked along ``dim`` by ``index`` (same number of dims).
+
+    ``out[i][j] = input[index[i][j]][j]`` for dim 0. The gradient scatters back, adding
+    repeated indices.
+
+    Example:
+        >>> ember.gather(ember.tensor([[1, 2], [3, 4]]), 1, ember.tensor([[0, 0], [1, 0]]))
+        tensor([[1, 1],
+                [4, 3]])
+    """
+    d = _dim_index_checks("gather", input, dim, index)
+    if index._data.size == 0:
+        return _make(backend.xp_of(input._data).zeros(index._data.shape, input._data.dtype))
+    return Gather.apply(input, d, index)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+            reduce: str | None = None) -> Tensor:
+    """A copy of ``input`` with ``src`` (a tensor or a number) written at ``index`` along ``dim``.
+
+    Args:
+        reduce: None (overwrite), 'add' or 'multiply'.
+    """
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter: expected a src tensor or a value, got neither")
+    if reduce not in (None, "add", "multiply"):
+        raise RuntimeError(f"scatter: reduce argument must be either 'add' or 'multiply', got "
+                           f"{reduce!r}")
+    if isinstance(src, Tensor):
+        d = _dim_index_checks("scatter", input, dim, index, src)
+    else:
+        if not isinstance(src, (int, float, bool, np.number, np.bool_)):
+            raise TypeError(f"scatter: src must be a Tensor or a number, got "
+                            f"{type(src).__name__}")
+        d = _dim_index_checks("scatter", input, dim, index)
+        src = src.item() if isinstance(src, (np.number, np.bool_)) else src
+    return Scatter.apply(input, d, index, src, reduce)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
+    _checks.tensor_type("scatter_add", "src", src)
+    d = _dim_index_checks("scatter_add", input, dim, index, src)
+    return ScatterAdd.apply(input, d, index, src)
+
+
+# -- index_select / index_add / index_fill ----------------------------------------------------
+def _vector_index(op: str, input, dim, index, int32_ok: bool = True):
+    _checks.tensor_type(op, "input", input)
+    _checks.tensor_type(op, "index", index)
+    x, idx = input._data, index._data
+    d = _checks.dim(dim, x.ndim, op)
+    _checks.index_dtype(op, idx, int32_ok)
+    _checks.same_device(op, x, idx)
+    if idx.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector, got index of shape "
+                         f"{tuple(idx.shape)}")
+    return d, _as_1d(idx)
+
+
+class IndexSelect(Function):
+    @staticmethod
+    def forward(ctx, a, dim, index):
+        x = a._data
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return backend.xp_of(x).take(_as_1d(x), index._data, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data
+        zeros = _make(backend.xp_of(g).zeros(_as_1d(g).shape[:ctx.dim] + (max(
+            len(ctx.shape) and ctx.shape[ctx.dim], 1),) + _as_1d(g).shape[ctx.dim + 1:], g.dtype))
+        out = index_add(zeros, ctx.dim, ctx.index, grad.reshape(_as_1d(g).shape))
+        return out.reshape(ctx.shape), None, None
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of ``input`` at positions ``index`` (a 1-D int tensor) along ``dim``."""
+    d, idx = _vector_index("index_select", input, dim, index)
+    size = input._data.shape[d] if input._data.ndim else 1
+    if idx.size and (bool((idx < 0).any()) or bool((idx >= size).any())):
+        raise IndexError(f"index_select(): index out of range in self: indices must be in "
+                         f"[0, {size}) for dim {d} of input {tuple(input.shape)}")
+    index = _make(idx) if idx is not index._data else index
+    out = IndexSelect.apply(input, d, index)
+    return out.reshape(()) if input._data.ndim == 0 else out
+
+
+class IndexAdd(Function):
+    @staticmethod
+    def forward(ctx, a, dim, index, source, alpha):
+        x = a._data
+        ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
+        out = x.copy()
+        values = source._data if alpha == 1 else source._data * alpha
+        target = out.reshape(-1) if x.ndim == 0 else out
+        backend.of(out).scatter_add(target, (slice(None),) * dim + (index._data,),
+                                    values.reshape(-1) if x.ndim == 0 else values)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_src = ctx.needs_input_grad[0], ctx.needs_input_grad[3]
+        g_src = None
+        if need_src:
+            g_src = index_select(grad, ctx.dim, ctx.index)
+            if ctx.alpha != 1:
+                g_src = g_src * ctx.alpha
+        return grad if need_a else None, None, None, g_src, None
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added at ``index`` along ``dim``."""
+    d, idx = _vector_index("index_add", input, dim, index)
+    _checks.tensor_type("index_add", "source", source)
+    x, s = input._data, source._data
+    _checks.same_device("index_add", x, s)
+    if s.dtype != x.dtype:
+        raise RuntimeError(f"index_add_(): self ({_checks.describe(input)}) and source "
+                           f"({_checks.describe(source)}) must have the same scalar type")
+    xs, ss = _as_1d(x).shape, _as_1d(s).shape
+    if len(xs) != len(ss) or any(a != b for i, (a, b) in enumerate(zip(xs, ss)) if i != d):
+        raise RuntimeError(f"index_add_(): source {list(s.shape)} must have the shape of input "
+                           f"{list(x.shape)} except in dimension {d}")
+    if ss[d] != idx.size:
+        raise RuntimeError(f"index_add_(): Number of indices ({idx.size}) should be equal to "
+                           f"source.size(dim): ({ss[d]}), for dim: {d}")
+    _check_bounds("index_add_()", idx, xs[d], d)
+    index = _make(idx) if idx is not index._data else index
+    return IndexAdd.apply(input, d, index, source, alpha)
+
+
+def _dim_mask(x, d: int, idx):
+    """A bool array that is True at ``idx`` along dim d, shaped to broadcast against x."""
+    xp = backend.xp_of(x)
+    n = x.shape[d] if x.ndim else 1
+    mask = xp.zeros(n, bool)
+    mask[idx] = True
+    return _make(mask.reshape(tuple(n if i == d else 1 for i in range(x.ndim))))
+
+
+def _fill_value(op: str, input, value):
+    """value as a 0-d tensor of input's dtype (differentiable when it is a tensor)."""
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(f"{op} only supports a 0-dimensional value tensor, but got tensor "
+                               f"with {value._data.ndim} dimension(s).")
+        _checks.same_device(op, input._data, value._data)
+        return value if value._data.dtype == input._data.dtype else value.to(input.dtype)
+    if not isinstance(value, (int, float, bool, np.number, np.bool_)):
+        raise TypeError(f"{op}: value must be a number or a 0-d Tensor, got "
+                        f"{type(value).__name__}")
+    xp = backend.xp_of(input._data)
+    return _make(xp.asarray(value).astype(input._data.dtype))
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    """A copy of ``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    d, idx = _vector_index("index_fill_", input, dim, index, int32_ok=False)
+    x = input._data
+    size = x.shape[d] if x.ndim else 1
+    if idx.size and (bool((idx < -size).any()) or bool((idx >= size).any())):
+        bad = idx[(idx < -size) | (idx >= size)][0].item()
+        raise IndexError(f"index_fill_(): index {bad} is out of bounds for dimension {d} with "
+                         f"size {size}")
+    from .elementwise import where
+    return where(_dim_mask(x, d, idx), _fill_value("index_fill_", input, value), input)
+
+
+# -- masks --------------------------------------------------------------------------------------
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` where the bool ``mask`` (broadcast) is True.
+
+    Example:
+        >>> ember.tensor([1., 2., 3.]).masked_fill(ember.tensor([True, False, True]), 0.)
+        tensor([0., 2., 0.])
+    """
+    _checks.tensor_type("masked_fill", "input", input)
+    _checks.tensor_type("masked_fill", "mask", mask)
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{mask.dtype.name}")
+    _checks.same_device("masked_fill", input._data, mask._data)
+    _broadcast_shape("masked_fill", input, mask)
+    from .elementwise import where
+    return where(mask, _fill_value("masked_fill_", input, value), input)
+
+
+def _broadcast_shape(op: str, a: Tensor, b: Tensor) -> tuple:
+    try:
+        return np.broadcast_shapes(a._data.shape, b._data.shape)
+    except ValueError:
+        raise _checks.broadcast_error(op, a._data, b._data) from None
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements of ``input`` where ``mask`` (broadcast) is True, as a 1-D tensor."""
+    _checks.tensor_type("masked_select", "input", input)
+    _checks.tensor_type("masked_select", "mask", mask)
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {mask.dtype.name}")
+    _checks.same_device("masked_select", input._data, mask._data)
+    shape = _broadcast_shape("masked_select", input, mask)
+    if input._data.shape != shape:
+        input = input.expand(shape)
+    if mask._data.shape != shape:
+        mask = mask.expand(shape)
+    if not shape:  # 0-d: NumPy gives shape (0,) or (1,) too, as PyTorch
+        return getitem(input.reshape(1), mask.reshape(1))
+    return getitem(input, mask)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """gather with broadcasting: values of ``input`` at ``indices`` along ``dim``.
+
+    With ``dim=None`` both are flattened first. Negative indices count from the end.
+    """
+    op = "take_along_dim"
+    _checks.tensor_type(op, "input", input)
+    _checks.tensor_type(op, "indices", indices)
+    if indices._data.dtype != np.int64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{indices.dtype.name}")
+    if dim is None:
+        input, indices, d = input.reshape(-1), indices.reshape(-1), 0
+    else:
+        d = _checks.dim(dim, input._data.ndim, op)
+        if indices._data.ndim != input._data.ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
+                               f"number of dimensions, but got {input._data.ndim} dimensions for "
+                               f"input, and {indices._data.ndim} dimensions for indices")
+    xs, ids = list(input._data.shape), list(indices._data.shape)
+    if xs:
+        try:
+            common = list(np.broadcast_shapes(tuple(xs[:d] + [1] + xs[d + 1:]),
+                                              tuple(ids[:d] + [1] + ids[d + 1:])))
+        except ValueError:
+            raise RuntimeError(f"{op}: input {tuple(xs)} and indices {tuple(ids)} cannot be "
+                               f"broadcast apart from dimension {d}") from None
+        if xs[:d] + xs[d + 1:] != common[:d] + common[d + 1:]:
+            input = input.expand(common[:d] + [xs[d]] + common[d + 1:])
+        if ids[:d] + ids[d + 1:] != common[:d] + common[d + 1:]:
+            indices = indices.expand(common[:d] + [ids[d]] + common[d + 1:])
+    size = xs[d] if xs else 1
+    idx = indices._data
+    if idx.size and bool((idx < 0).any()):
+        _check_bounds(op, idx, size, d) if bool((idx < -size).any()) else None
+        indices = _make(backend.xp_of(idx).where(idx < 0, idx + size, idx))
+    return gather(input, d, indices)
+
+
+# -- nonzero, sorting ---------------------------------------------------------------------------
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
+    _checks.tensor_type("nonzero", "input", input)
+    x = input._data
+    xp = backend.xp_of(x)
+    if as_tuple:
+        return tuple(_make(i.astype(np.int64, copy=False)) for i in xp.nonzero(_as_1d(x)))
+    return _make(xp.argwhere(x).astype(np.int64, copy=False))
+
+
+def _argsort(x, d: int, descending: bool):
+    """Stable argsort along d; descending keeps equal elements in their original order."""
+    xp = backend.xp_of(x)
+    if not descending:
+        return xp.argsort(x, axis=d, kind="stable")
+    n = x.shape[d]
+    order = xp.argsort(xp.flip(x, axis=d), axis=d, kind="stable")
+    return (n - 1) - xp.flip(order, axis=d)
+
+
+def _sort_checks(op: str, input, dim):
+    _checks.tensor_type(op, "input", input)
+    return _checks.dim(dim, input._data.ndim, op)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (always stable here)."""
+    d = _sort_checks("argsort", input, dim)
+    x = input._data
+    if x.ndim == 0:
+        return _make(backend.xp_of(x).zeros((), np.int64))
+    return _make(_argsort(x, d, descending).astype(np.int64, copy=False))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) of ``input`` sorted along ``dim``; values carry the gradient.
+
+    Example:
+        >>> ember.sort(ember.tensor([3., 1., 2.])).indices
+        tensor([1, 2, 0])
+    """
+    d = _sort_checks("sort", input, dim)
+    indices = argsort(input, d, descending)
+    if input._data.ndim == 0:
+        return sort_result(input.clone(), indices)
+    return sort_result(gather(input, d, indices), indices)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """(values, indices) of the k largest (or smallest) elements along ``dim``."""
+    d = _sort_checks("topk", input, dim)
+    x = input._data
+    size = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError(f"topk: selected index k out of range: k={k} but dim {d} of input "
+                           f"{tuple(x.shape)} has size {size}")
+    if x.ndim == 0:
+        return topk_result(input.clone() if k else input.reshape(1)[:0].reshape(()),
+                           _make(backend.xp_of(x).zeros((), np.int64)))
+    order = _argsort(x, d, largest)
+    idx = order[(slice(None),) * d + (slice(0, k),)].astype(np.int64, copy=False)
+    indices = _make(idx)
+    return topk_result(gather(input, d, indices), indices)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a new last dim of size ``num_classes`` (max + 1 when -1).
+
+    Example:
+        >>> ember.nn.functional.one_hot(ember.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
+    _checks.tensor_type("one_hot", "tensor", tensor)
+    x = tensor._data
+    if x.dtype != np.int64:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor, got "
+                           f"{tensor.dtype.name}; convert it with .long()")
+    if num_classes == -1:
+        if x.size == 0:
+            raise RuntimeError("one_hot: Can not infer total number of classes from empty "
+                               "tensor; pass num_classes")
+        num_classes = int(x.max()) + 1
+    if x.size:
+        if int(x.min()) < 0:
+            raise RuntimeError("one_hot: Class values must be non-negative.")
+        if int(x.max()) >= num_classes:
+            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes "
+                               f"({num_classes}), got {int(x.max())}")
+    xp = backend.xp_of(x)
+    return _make((x[..., None] == xp.arange(num_classes)).astype(np.int64))

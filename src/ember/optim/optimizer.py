@@ -7,6 +7,7 @@ parameters stay float32.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -90,28 +91,12 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         params, names = _split_params(param_group["params"])
-        for p in params:
-            if not isinstance(p, Tensor):
-                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
-                                f"{type(p).__name__}")
-            if not (p.is_leaf or p.retains_grad):
-                raise ValueError("can't optimize a non-leaf Tensor")
+        self._check_params(params, names)
         for name, default in self.defaults.items():
             if default is required and name not in param_group:
                 raise ValueError("parameter group didn't specify a value of required "
                                  f"optimization parameter {name}")
         self._check_group({**self.defaults, **param_group})
-        if len({id(p) for p in params}) != len(params):
-            import warnings
-            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
-                          "in future, this will cause an error", stacklevel=3)
-        taken = {id(p) for group in self.param_groups for p in group["params"]}
-        if any(id(p) in taken for p in params):
-            raise ValueError("some parameters appear in more than one parameter group")
-        if self.param_groups and (names is None) != ("param_names" not in self.param_groups[0]):
-            raise ValueError("all optimizer param groups should be with/without names. cannot "
-                             "add param group " + ("without" if names is None else "with")
-                             + " names to the optimizer")
         # validated: now the group may be changed (in place, as torch does)
         param_group["params"] = params
         if names is not None:
@@ -119,6 +104,24 @@ class Optimizer:
         for name, default in self.defaults.items():
             param_group.setdefault(name, default)
         self.param_groups.append(param_group)
+
+    def _check_params(self, params: list[Tensor], names: list[str] | None) -> None:
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error", stacklevel=4)
+        taken = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in taken for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        if self.param_groups and (names is None) != ("param_names" not in self.param_groups[0]):
+            raise ValueError("all optimizer param groups should be with/without names. cannot "
+                             "add param group " + ("without" if names is None else "with")
+                             + " names to the optimizer")
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Raises ValueError for an invalid hyperparameter; subclasses override."""

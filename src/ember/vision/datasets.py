@@ -26,11 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..tensor import Tensor
-
-try:
-    from ..utils.data import Dataset as _DatasetBase
-except ImportError:  # ember.utils.data is optional for reading the files
-    _DatasetBase = object
+from ..utils.data import Dataset
 
 __all__ = ["MNIST", "FashionMNIST", "read_image_file", "read_label_file"]
 
@@ -187,7 +183,7 @@ def _download(name: str, mirrors: list[str], filename: str, md5: str, raw: Path)
 
 
 # -- datasets ----------------------------------------------------------------------------
-class MNIST(_DatasetBase):
+class MNIST(Dataset):
     """The MNIST handwritten digits (torchvision.datasets.MNIST).
 
     Args:
