@@ -682,7 +682,7 @@ def test_pytorch_safetensors_file_loads_in_ember(tmp_path):
 
 
 def test_torch_save_state_dict_loads_without_torch_code(tmp_path):
-    torch, net = _torch_module()
+    torch = pytest.importorskip("torch")
     net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
     net(torch.randn(6, 4))
     torch.save(net.state_dict(), tmp_path / "model.pt")
@@ -710,6 +710,21 @@ def test_torch_save_shared_storages_views_and_parameters(tmp_path):
         np.testing.assert_array_equal(got[key].numpy(), obj[key].numpy(), err_msg=key)
     assert got["p"].requires_grad and not got["whole"].requires_grad
     assert got["meta"] == {"epoch": 3, "lr": (0.1, None)}
+
+
+def test_torch_save_optimizer_state_dict_loads(tmp_path):
+    torch = pytest.importorskip("torch")
+    w = torch.nn.Parameter(torch.randn(2, 3))
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+    w.sum().backward()
+    opt.step()
+    torch.save(opt.state_dict(), tmp_path / "opt.pt")
+    got = ember.load(tmp_path / "opt.pt")
+    want = opt.state_dict()
+    assert list(got["state"]) == [0]
+    np.testing.assert_array_equal(got["state"][0]["momentum_buffer"].numpy(),
+                                  want["state"][0]["momentum_buffer"].numpy())
+    assert got["param_groups"] == want["param_groups"]
 
 
 def test_torch_legacy_format_is_refused(tmp_path):

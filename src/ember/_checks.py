@@ -76,3 +76,14 @@ def positive(op: str, name: str, value, allow_zero: bool = False) -> None:
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{op}: {name} must be {'non-negative' if allow_zero else 'positive'}, "
                          f"got {value}")
+
+
+def index_dtype(op: str, index, int32_ok: bool = False) -> None:
+    """RuntimeError (IndexError for index_fill, as PyTorch) unless ``index`` is int64."""
+    dt = index.dtype
+    if dt == "int64" or int32_ok and dt == "int32":
+        return
+    allowed = "int32 or int64" if int32_ok else "int64"
+    exc = IndexError if op.startswith("index_fill") else RuntimeError
+    raise exc(f"{op}(): Expected dtype {allowed} for index, got "
+              f"{dtypes.from_numpy(dt).name}; convert it with .long()")

@@ -217,11 +217,8 @@ def _dim_index_checks(op: str, input, dim, index, src=None) -> int:
 class Gather(Function):
     @staticmethod
     def forward(ctx, a, dim, index):
-        x, idx = a._data, index._data
-        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
-        if x.ndim == 0:
-            return x.reshape(1)[_grid(idx.reshape(1), 0)].reshape(idx.shape)
-        return x[_grid(idx, dim)]
+        ctx.shape, ctx.dim, ctx.index = a._data.shape, dim, index
+        return a._data[_grid(index._data, dim)]
 
     @staticmethod
     def backward(ctx, grad):
@@ -232,15 +229,10 @@ class Gather(Function):
 class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, a, dim, index, src):
-        x, idx = a._data, index._data
+        idx = index._data
         ctx.dim, ctx.index, ctx.src_shape = dim, index, src._data.shape
-        out = x.copy()
-        if idx.size:
-            flat = out.reshape(-1) if x.ndim == 0 else out
-            values = src._data[_region(idx.shape)]
-            if x.ndim == 0:
-                idx, values = idx.reshape(1), values.reshape(1)
-            backend.of(out).scatter_add(flat, _grid(idx, dim), values)
+        out = a._data.copy()
+        backend.of(out).scatter_add(out, _grid(idx, dim), src._data[_region(idx.shape)])
         return out
 
     @staticmethod
@@ -270,22 +262,16 @@ class Scatter(Function):
         ctx.dim, ctx.index, ctx.reduce = dim, index, reduce
         ctx.src_shape = src._data.shape if is_tensor else None
         out = x.copy()
-        if idx.size == 0:
-            return out
         values = src._data[_region(idx.shape)] if is_tensor else src
-        target = out
-        if x.ndim == 0:
-            target, idx = out.reshape(-1), idx.reshape(1)
-            values = values.reshape(1) if is_tensor else values
         grid = _grid(idx, dim)
+        xp = backend.xp_of(x)
         if reduce is None:
-            target[grid] = values
+            out[grid] = values
         elif reduce == "add":
-            xp = backend.xp_of(x)
-            backend.of(out).scatter_add(target, grid, xp.broadcast_to(
-                xp.asarray(values, dtype=x.dtype), idx.shape))
+            values = xp.broadcast_to(xp.asarray(values, dtype=x.dtype), idx.shape)
+            backend.of(out).scatter_add(out, grid, values)
         else:
-            backend.xp_of(x).multiply.at(target, grid, values)
+            xp.multiply.at(out, grid, values)
         return out
 
     @staticmethod
@@ -316,6 +302,8 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     d = _dim_index_checks("gather", input, dim, index)
     if index._data.size == 0:
         return _make(backend.xp_of(input._data).zeros(index._data.shape, input._data.dtype))
+    if input._data.ndim == 0:
+        return Gather.apply(input.reshape(1), 0, index.reshape(1)).reshape(index.shape)
     return Gather.apply(input, d, index)
 
 
@@ -341,6 +329,11 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
                             f"{type(src).__name__}")
         d = _dim_index_checks("scatter", input, dim, index)
         src = src.item() if isinstance(src, (np.number, np.bool_)) else src
+    if index._data.size == 0:
+        return input.clone()
+    if input._data.ndim == 0:
+        src = src.reshape(1) if isinstance(src, Tensor) else src
+        return Scatter.apply(input.reshape(1), 0, index.reshape(1), src, reduce).reshape(())
     return Scatter.apply(input, d, index, src, reduce)
 
 
@@ -348,6 +341,10 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
     _checks.tensor_type("scatter_add", "src", src)
     d = _dim_index_checks("scatter_add", input, dim, index, src)
+    if index._data.size == 0:
+        return input.clone()
+    if input._data.ndim == 0:
+        return ScatterAdd.apply(input.reshape(1), 0, index.reshape(1), src.reshape(1)).reshape(())
     return ScatterAdd.apply(input, d, index, src)
 
 
@@ -370,15 +367,12 @@ class IndexSelect(Function):
     def forward(ctx, a, dim, index):
         x = a._data
         ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
-        return backend.xp_of(x).take(_as_1d(x), index._data, axis=dim)
+        return backend.xp_of(x).take(x, index._data, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad._data
-        zeros = _make(backend.xp_of(g).zeros(_as_1d(g).shape[:ctx.dim] + (max(
-            len(ctx.shape) and ctx.shape[ctx.dim], 1),) + _as_1d(g).shape[ctx.dim + 1:], g.dtype))
-        out = index_add(zeros, ctx.dim, ctx.index, grad.reshape(_as_1d(g).shape))
-        return out.reshape(ctx.shape), None, None
+        zeros = _make(backend.xp_of(grad._data).zeros(ctx.shape, grad._data.dtype))
+        return index_add(zeros, ctx.dim, ctx.index, grad), None, None
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -389,20 +383,18 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         raise IndexError(f"index_select(): index out of range in self: indices must be in "
                          f"[0, {size}) for dim {d} of input {tuple(input.shape)}")
     index = _make(idx) if idx is not index._data else index
-    out = IndexSelect.apply(input, d, index)
-    return out.reshape(()) if input._data.ndim == 0 else out
+    if input._data.ndim == 0:
+        return IndexSelect.apply(input.reshape(1), 0, index).reshape(())
+    return IndexSelect.apply(input, d, index)
 
 
 class IndexAdd(Function):
     @staticmethod
     def forward(ctx, a, dim, index, source, alpha):
-        x = a._data
         ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
-        out = x.copy()
+        out = a._data.copy()
         values = source._data if alpha == 1 else source._data * alpha
-        target = out.reshape(-1) if x.ndim == 0 else out
-        backend.of(out).scatter_add(target, (slice(None),) * dim + (index._data,),
-                                    values.reshape(-1) if x.ndim == 0 else values)
+        backend.of(out).scatter_add(out, (slice(None),) * dim + (index._data,), values)
         return out
 
     @staticmethod
@@ -434,6 +426,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
                            f"source.size(dim): ({ss[d]}), for dim: {d}")
     _check_bounds("index_add_()", idx, xs[d], d)
     index = _make(idx) if idx is not index._data else index
+    if x.ndim == 0:
+        return IndexAdd.apply(input.reshape(1), 0, index, source.reshape(1), alpha).reshape(())
     return IndexAdd.apply(input, d, index, source, alpha)
 
 

@@ -1,7 +1,9 @@
 """matmul, the one BLAS primitive, and what is composed from it (mm, bmm, dot, outer)."""
 from __future__ import annotations
 
-from .. import _checks, dtypes
+import builtins
+
+from .. import _checks, backend, dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -99,3 +101,151 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 
 
 ger = outer
+
+
+# -- einsum -------------------------------------------------------------------------------------
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _einsum_parse(equation: str, shapes: list) -> tuple[list, str]:
+    """Input subscripts (ellipses spelled out as letters) and the explicit output subscripts."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) > len(shapes):
+        raise RuntimeError(f"einsum(): fewer operands were provided than specified in the "
+                           f"equation '{equation}' ({len(shapes)} given, {len(terms)} needed)")
+    if len(terms) < len(shapes):
+        raise RuntimeError(f"einsum(): more operands were provided than specified in the "
+                           f"equation '{equation}' ({len(shapes)} given, {len(terms)} needed)")
+    for i, ch in enumerate(eq):
+        if ch not in _LETTERS and ch not in ".,->":
+            raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation "
+                               f"string '{equation}', subscripts must be in [a-zA-Z]")
+    fresh = iter(c for c in _LETTERS if c not in eq)
+    ell_dims = [len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes) if "..." in t]
+    ell = "".join(next(fresh) for _ in range(max(ell_dims, default=0)))
+    spelled = []
+    for i, (term, shape) in enumerate(zip(terms, shapes)):
+        if "..." in term:
+            k = len(shape) - len(term.replace("...", ""))
+            if k < 0:
+                raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                                   f"({len(term) - 3}) is more than the number of dimensions "
+                                   f"({len(shape)}) for operand {i}")
+            term = term.replace("...", ell[len(ell) - k:])
+        if "." in term or len(term) != len(shape):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(term)}) "
+                               f"does not match the number of dimensions ({len(shape)}) for "
+                               f"operand {i} and no ellipsis was given")
+        spelled.append(term)
+    letters = "".join(spelled)
+    if arrow:
+        out = out.replace("...", ell)
+        for c in out:
+            if c not in letters:
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                   f"equation for any input operand ('{equation}')")
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in "
+                                   f"the output ('{equation}')")
+    else:
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and
+                                   c not in ell))
+    sizes = {}
+    for i, (term, shape) in enumerate(zip(spelled, shapes)):
+        for c, n in zip(term, shape):
+            seen = sizes.get(c, 1)
+            if n != 1 and seen != 1 and n != seen:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which "
+                                   f"does not broadcast with previously seen size {seen}")
+            sizes[c] = max(seen, n)
+    return spelled, out
+
+
+class Einsum(Function):
+    @staticmethod
+    def forward(ctx, equation, terms, out, *operands):
+        ctx.save_for_backward(*operands)
+        ctx.terms, ctx.out = terms, out
+        arrays = [t._data for t in operands]
+        xp = backend.xp_of(arrays[0])
+        return xp.einsum(equation, *arrays, optimize=len(arrays) > 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        operands = ctx.saved_tensors
+        grads = [None, None, None]
+        for i, need in enumerate(ctx.needs_input_grad[3:]):
+            grads.append(_einsum_grad(grad, i, ctx.terms, ctx.out, operands) if need else None)
+        return tuple(grads)
+
+
+def _einsum_grad(grad, i, terms, out, operands):
+    """d(einsum)/d(operand i): an einsum of the gradient with the other operands."""
+    term, own = terms[i], operands[i]
+    others = [j for j in range(len(terms)) if j != i]
+    available = set(out).union(*(terms[j] for j in others))
+    unique = "".join(dict.fromkeys(term))
+    kept = "".join(c for c in unique if c in available)
+    spec = ",".join([out] + [terms[j] for j in others]) + "->" + kept
+    g = einsum(spec, grad, *(operands[j] for j in others))
+    shape = dict(zip(term, own.shape))
+    if kept != unique:
+        # indices summed within this operand alone: the gradient is constant along them
+        g = g.reshape([g.shape[kept.index(c)] if c in kept else 1 for c in unique])
+    target = [builtins.max(g.shape[k], shape[c]) for k, c in enumerate(unique)]
+    if list(g.shape) != target:
+        g = g.expand(target)
+    if unique != term:
+        g = _undiagonal(g, unique, term, own)
+    return g
+
+
+def _undiagonal(g, unique, term, own):
+    """Spreads the gradient of a repeated index (``ii``) onto the diagonal, via identities."""
+    from ..creation import eye
+    fresh = iter(c for c in _LETTERS if c not in term)
+    renamed, seen, eyes, specs = [], set(), [], []
+    for c, n in zip(term, own.shape):
+        if c in seen:
+            f = next(fresh)
+            renamed.append(f)
+            specs.append(c + f)
+            eyes.append(eye(n, dtype=g.dtype, device=g.device))
+        else:
+            seen.add(c)
+            renamed.append(c)
+    return einsum(",".join([unique] + specs) + "->" + "".join(renamed), g, *eyes)
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Sums of products of the operands' elements named by subscripts, as numpy.einsum.
+
+    Supports ellipses, implicit output, broadcasting of size-1 dims and repeated subscripts.
+
+    Example:
+        >>> a, b = ember.randn(2, 3), ember.randn(3, 4)
+        >>> ember.einsum("ij,jk->ik", a, b).shape
+        ember.Size([2, 4])
+    """
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): the first argument must be the equation string, got "
+                        f"{type(equation).__name__}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    for i, t in enumerate(operands):
+        _checks.tensor_type("einsum", f"operands[{i}]", t)
+    first = operands[0]._data
+    for i, t in enumerate(operands[1:], 1):
+        if type(t._data) is not type(first):
+            _checks.same_device("einsum", first, t._data)
+        if t._data.dtype != first.dtype:
+            raise RuntimeError(f"einsum(): expected all operands to have the same dtype, got "
+                               f"operand 0 {_checks.describe(operands[0])} and operand {i} "
+                               f"{_checks.describe(t)}; cast with .to()")
+    terms, out = _einsum_parse(equation, [t._data.shape for t in operands])
+    canonical = ",".join(terms) + "->" + out
+    return Einsum.apply(canonical, tuple(terms), out, *operands)
