@@ -53,7 +53,8 @@ def parse_args(argv=None):
     p.add_argument("--data-dir", default=None,
                    help="folder with MNIST/Fashion-MNIST IDX files (default: bundled sample)")
     p.add_argument("--fashion", action="store_true", help="read Fashion-MNIST from --data-dir")
-    p.add_argument("--save", default=None, help="write a checkpoint here after every epoch")
+    p.add_argument("--save", default=None,
+                   help="write a checkpoint here after every epoch ('{epoch}' in PATH: one each)")
     p.add_argument("--resume", default=None, help="continue from this checkpoint")
     p.add_argument("--plot", default=None, help="write loss/accuracy curves and predictions (PNG)")
     p.add_argument("--seed", type=int, default=0)
@@ -192,7 +193,8 @@ def main(argv=None):
               f"test accuracy {100 * test_acc:.1f}%  {time.perf_counter() - epoch_start:.1f}s",
               flush=True)
         if args.save:
-            save_checkpoint(args.save, model, optimizer, scheduler, epoch, history)
+            save_checkpoint(args.save.format(epoch=epoch), model, optimizer, scheduler, epoch,
+                            history)
     if predictions is None:
         _, _, predictions = evaluate(model, test_loader, device)
     final = history["test_acc"][-1] if history["test_acc"] else float("nan")

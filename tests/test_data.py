@@ -230,7 +230,8 @@ def test_sequential_sampler():
 
 def test_random_sampler_permutation_and_generator():
     g1, g2 = ember.Generator().manual_seed(3), ember.Generator().manual_seed(3)
-    a, b = list(RandomSampler(Range(20), generator=g1)), list(RandomSampler(Range(20), generator=g2))
+    a = list(RandomSampler(Range(20), generator=g1))
+    b = list(RandomSampler(Range(20), generator=g2))
     assert a == b and sorted(a) == list(range(20)) and a != list(range(20))
     ember.manual_seed(7)
     c = list(RandomSampler(Range(20)))
@@ -705,3 +706,12 @@ def test_spawn_context():
     loader = DataLoader(Range(6), batch_size=2, shuffle=True, num_workers=2,
                         multiprocessing_context="spawn")
     assert _values(loader) == expected
+
+
+def test_persistent_loader_recovers_after_worker_crash():
+    loader = DataLoader(Dying(6), batch_size=1, num_workers=2, persistent_workers=True)
+    with pytest.raises(RuntimeError, match="exited unexpectedly"):
+        list(loader)
+    crashed = loader._iterator
+    it = iter(loader)
+    assert it is not crashed and next(it).tolist() == [0]

@@ -745,3 +745,35 @@ def test_ember_optimizer_state_matches_torch_optimizer_layout(tmp_path):
                 "param_groups": sd["param_groups"]}
     got = _roundtrip(as_ember, tmp_path)
     _assert_same(got, as_ember)
+
+
+def test_checkpoint_resumes_training_identically(tmp_path):
+    nn = pytest.importorskip("ember.nn")
+    optim = pytest.importorskip("ember.optim")
+    if not (hasattr(nn, "Linear") and hasattr(optim, "Adam")):
+        pytest.skip("ember.nn / ember.optim not available yet")
+
+    def make():
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
+        return model, optim.Adam(model.parameters(), lr=0.1)
+
+    def step(model, opt, x):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+
+    ember.manual_seed(0)
+    x = ember.randn(8, 3)
+    model, opt = make()
+    step(model, opt, x)
+    ember.save({"model": model.state_dict(), "optim": opt.state_dict(), "epoch": 1},
+               tmp_path / "ckpt.safetensors")
+    ckpt = ember.load(tmp_path / "ckpt.safetensors")
+    resumed, resumed_opt = make()
+    resumed.load_state_dict(ckpt["model"])
+    resumed_opt.load_state_dict(ckpt["optim"])
+    assert ckpt["epoch"] == 1
+    step(model, opt, x)
+    step(resumed, resumed_opt, x)
+    for (name, a), b in zip(model.state_dict().items(), resumed.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)

@@ -35,25 +35,26 @@ from .ops.movement import (broadcast_to, cat, chunk, clone, concat, concatenate,
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,
                          logsumexp, max, mean, min, nansum, norm, prod, std, std_mean, sum, var,
                          var_mean)
+from .serialization import load, save
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from .tensor import Size, Tensor
 
 FloatTensor = LongTensor = Tensor  # isinstance checks in user code
 
-_OPTIONAL = ("nn", "optim", "utils", "vision", "cuda", "testing", "serialization")
+_LAZY = ("nn", "optim", "utils", "vision", "cuda", "testing")
 
 
 def __getattr__(name):
-    # Submodules written in parallel may not all exist yet; import them on first use.
-    if name in _OPTIONAL:
+    # The heavier submodules load on first use, so `import ember` stays quick.
+    if name in _LAZY:
         import importlib
-        module = importlib.import_module(f".{name}", __name__)
+        try:
+            module = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            raise AttributeError(f"module 'ember' has no attribute '{name}' ({exc})") from None
         globals()[name] = module
         return module
-    if name in ("save", "load"):
-        from . import serialization
-        return getattr(serialization, name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 

@@ -5,6 +5,8 @@ never imports cupy itself. A backend is found from an array's type in one dict l
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..device import device as Device
@@ -67,3 +69,34 @@ def to_device(array, dev: Device):
         return dst.to_index(array, dev.index) if dev.type == "cuda" else array
     host = src.to_numpy(array)
     return dst.from_numpy(host, dev.index)
+
+
+# -- cuda helpers (pinned host memory, device guard) ----------------------------------------
+def pin_memory(array):
+    """Host ``array`` copied into page-locked memory for fast, asynchronous uploads.
+
+    RuntimeError without a cuda backend, as ``torch.Tensor.pin_memory`` without a GPU.
+    """
+    if type(array) is not np.ndarray:
+        raise RuntimeError(f"pin_memory: only host (cpu) arrays can be pinned, got "
+                           f"{type(array).__name__}")
+    return cuda().pin_memory(array)
+
+
+def is_pinned(array) -> bool:
+    """Whether host ``array`` lives in page-locked memory (False without a cuda backend)."""
+    if type(array) is not np.ndarray or _cuda is None:
+        return False
+    return _cuda.is_pinned(array)
+
+
+def device_guard(array):
+    """A context in which ``array``'s GPU is CuPy's current device (nothing on the CPU).
+
+    CuPy allocates and launches kernels on the current device, so ops on cuda:1 arrays must
+    run inside this guard.
+    """
+    owner = of(array)
+    if owner is cpu:
+        return contextlib.nullcontext()
+    return owner.device_guard(owner.device_of(array).index)

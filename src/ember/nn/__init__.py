@@ -1,5 +1,29 @@
 """ember.nn: modules, parameters, functional, init and utils, as torch.nn."""
-from . import init
+from . import functional, init, utils
 from .module import Module
+from . import modules  # noqa: F401
+from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh,
+                                 LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6,
+                                 Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign, Tanh,
+                                 Tanhshrink, Threshold)
+from .modules.attention import MultiheadAttention
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
+from .modules.embedding import Embedding
+from .modules.flatten import Flatten, Unflatten
+from .modules.linear import Bilinear, Identity, Linear
+from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss,
+                           HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss,
+                           PoissonNLLLoss, SmoothL1Loss)
+from .modules.normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
 from .parameter import Parameter
+
+try:
+    from .modules.conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+try:
+    from .modules.pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d,  # noqa: F401
+                                  AvgPool2d, MaxPool1d, MaxPool2d)
+except ImportError:  # pragma: no cover
+    pass

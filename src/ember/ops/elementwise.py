@@ -150,10 +150,11 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = _operands("pow", a, b)
-        if not _is_float(x) and not _is_float(y) and (np.asarray(y) < 0).any():
-            raise RuntimeError("pow: Integers to negative integer powers are not allowed.")
         try:
-            out = x ** y
+            if not _is_float(x) and not _is_float(y) and type(y) is not bool:
+                out = _int_pow(x, y)
+            else:
+                out = x ** y
         except ValueError:
             raise _checks.broadcast_error("pow", x, y) from None
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
@@ -186,6 +187,22 @@ class Pow(Function):
         return ga, gb
 
 
+def _int_pow(x, y):
+    """Integer power; negative tensor exponents give 1, -1 or 0 (integer reciprocals)."""
+    if isinstance(y, int):
+        if y < 0:
+            raise RuntimeError("pow: Integers to negative integer powers are not allowed; "
+                               "use a float base or exponent")
+        return x ** y
+    xp = backend.xp_of(y)
+    negative = y < 0
+    if not negative.any():
+        return x ** y
+    out = x ** xp.where(negative, 0, y) if isinstance(x, int) else xp.power(x, xp.abs(y))
+    inverse = xp.where(x == 1, 1, xp.where(x == -1, xp.where(y % 2 == 0, 1, -1), 0))
+    return xp.where(negative, inverse, out).astype(out.dtype, copy=False)
+
+
 class Neg(Function):
     @staticmethod
     def forward(ctx, a):
@@ -200,7 +217,7 @@ class Abs(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return abs(a._data)
+        return backend.xp_of(a._data).abs(a._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -378,23 +395,31 @@ class Clamp(Function):
             out = xp.minimum(out, hi_v).astype(dt, copy=False)
         if out is x:
             out = x.copy()
-        mask = xp.ones(x.shape, bool) if lo_v is None else x >= lo_v
-        if hi_v is not None:
-            mask &= x <= hi_v
-        ctx.mask = mask
+        need = ctx.needs_input_grad
+        if need[0]:
+            mask = xp.ones(x.shape, bool) if lo_v is None else x >= lo_v
+            ctx.mask = mask if hi_v is None else mask & (x <= hi_v)
+        # gradients of tensor bounds, as PyTorch: min gets it where x < min < max,
+        # max where x > max or max < min
+        if need[1]:
+            ctx.lo_mask = (x < lo_v) if hi_v is None else (x < lo_v) & (lo_v < hi_v)
+        if need[2]:
+            ctx.hi_mask = (x > hi_v) if lo_v is None else (x > hi_v) | (hi_v < lo_v)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * _make(ctx.mask), None, None
+        need = ctx.needs_input_grad
+        return (grad * _make(ctx.mask) if need[0] else None,
+                grad * _make(ctx.lo_mask) if need[1] else None,
+                grad * _make(ctx.hi_mask) if need[2] else None)
 
 
 class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        x, y = _operands("maximum", a, b)
         ctx.save_for_backward(a, b)
-        return _binary("maximum", np.maximum, x, y)
+        return _binary("maximum", np.maximum, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -405,9 +430,8 @@ class Maximum(Function):
 class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
-        x, y = _operands("minimum", a, b)
         ctx.save_for_backward(a, b)
-        return _binary("minimum", np.minimum, x, y)
+        return _binary("minimum", np.minimum, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -441,6 +465,46 @@ class Where(Function):
         return None, where(cond, grad, zero) if na else None, where(cond, zero, grad) if nb else None
 
 
+class Sign(Function):
+    """Piecewise-constant ops: the output stays in the graph (as PyTorch), with gradient 0."""
+
+    @staticmethod
+    def forward(ctx, a, fn):
+        return fn(a._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _make(backend.xp_of(grad._data).zeros_like(grad._data)), None
+
+
+class Floor(Sign):
+    pass
+
+
+class Ceil(Sign):
+    pass
+
+
+class Round(Sign):
+    pass
+
+
+class Trunc(Sign):
+    pass
+
+
+class FloorDivide(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("floor_divide", np.floor_divide, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = _make(backend.xp_of(grad._data).zeros_like(grad._data))
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return zero if need_a else None, zero if need_b else None
+
+
 class Cast(Function):
     @staticmethod
     def forward(ctx, a, dtype):
@@ -455,11 +519,10 @@ class Cast(Function):
 class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b):
-        x, y = _operands("remainder", a, b)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
         ctx.scalars = (a, b)
-        return backend.xp_of(x if hasattr(x, "dtype") else y).remainder(x, y)
+        return _binary("remainder", np.remainder, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -517,9 +580,8 @@ true_divide = divide = div
 
 
 def floor_divide(input, other):
-    """Floor division (no gradient, as in PyTorch)."""
-    x, y = _operands("floor_divide", input, other)
-    return _make(backend.xp_of(x if hasattr(x, "dtype") else y).floor_divide(x, y))
+    """Floor division (its gradient is zero)."""
+    return FloorDivide.apply(input, other)
 
 
 def remainder(input, other):
@@ -527,8 +589,7 @@ def remainder(input, other):
 
 
 def fmod(input, other):
-    x, y = _operands("fmod", input, other)
-    return _make(backend.xp_of(x if hasattr(x, "dtype") else y).fmod(x, y))
+    return _make(_binary("fmod", np.fmod, input, other))
 
 
 def pow(input, exponent):
@@ -556,9 +617,9 @@ absolute = abs
 
 
 def sign(input):
-    """-1, 0 or 1 elementwise (no gradient)."""
+    """-1, 0 or 1 elementwise (gradient zero)."""
     x = _tensor("sign", input)._data
-    return _make(backend.xp_of(x).sign(x))
+    return Sign.apply(input, backend.xp_of(x).sign)
 
 
 sgn = sign
@@ -637,8 +698,8 @@ def erf(input):
 
 
 def atan2(input, other):
-    x, y = _operands("atan2", input, other)
-    return _make(backend.xp_of(x).arctan2(_float(x), _float(y)))
+    _tensor("atan2", input), _tensor("atan2", other)
+    return _make(_binary("atan2", lambda x, y: np.arctan2(_float(x), _float(y)), input, other))
 
 
 def clamp(input, min=None, max=None):
@@ -662,13 +723,11 @@ def minimum(input, other):
 
 
 def fmax(input, other):
-    x, y = _operands("fmax", input, other)
-    return _make(backend.xp_of(x).fmax(x, y))
+    return _make(_binary("fmax", np.fmax, input, other))
 
 
 def fmin(input, other):
-    x, y = _operands("fmin", input, other)
-    return _make(backend.xp_of(x).fmin(x, y))
+    return _make(_binary("fmin", np.fmin, input, other))
 
 
 def where(condition, input=None, other=None):
@@ -701,24 +760,31 @@ def cast(input, dtype):
     return Cast.apply(input, dtypes.as_dtype(dtype))
 
 
+def _keep(x):
+    return x.copy()
+
+
 def floor(input):
     x = _tensor("floor", input)._data
-    return _make(backend.xp_of(x).floor(x) if x.dtype.kind == "f" else x.copy())
+    return Floor.apply(input, backend.xp_of(x).floor if x.dtype.kind == "f" else _keep)
 
 
 def ceil(input):
     x = _tensor("ceil", input)._data
-    return _make(backend.xp_of(x).ceil(x) if x.dtype.kind == "f" else x.copy())
+    return Ceil.apply(input, backend.xp_of(x).ceil if x.dtype.kind == "f" else _keep)
 
 
 def round(input, *, decimals=0):
     x = _tensor("round", input)._data
-    return _make(backend.xp_of(x).round(x, decimals) if x.dtype.kind == "f" else x.copy())
+    if x.dtype.kind != "f":
+        return Round.apply(input, _keep)
+    xp = backend.xp_of(x)
+    return Round.apply(input, lambda v: xp.round(v, decimals))
 
 
 def trunc(input):
     x = _tensor("trunc", input)._data
-    return _make(backend.xp_of(x).trunc(x) if x.dtype.kind == "f" else x.copy())
+    return Trunc.apply(input, backend.xp_of(x).trunc if x.dtype.kind == "f" else _keep)
 
 
 def frac(input):

@@ -184,7 +184,7 @@ def _dim_index_checks(op: str, input, dim, index, src=None) -> int:
     _checks.tensor_type(op, "index", index)
     x, idx = input._data, index._data
     d = _checks.dim(dim, x.ndim, op)
-    _checks.index_dtype(op, idx)
+    _checks.index_dtype(op, idx, int32_ok=True)
     if src is not None:
         _checks.same_device(op, x, src._data)
         if src._data.dtype != x.dtype:
@@ -217,8 +217,11 @@ def _dim_index_checks(op: str, input, dim, index, src=None) -> int:
 class Gather(Function):
     @staticmethod
     def forward(ctx, a, dim, index):
-        ctx.shape, ctx.dim, ctx.index = a._data.shape, dim, index
-        return a._data[_grid(index._data, dim)]
+        x, idx = a._data, index._data
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        if idx.size == 0:
+            return backend.xp_of(x).zeros(idx.shape, x.dtype)
+        return x[_grid(idx, dim)]
 
     @staticmethod
     def backward(ctx, grad):
@@ -300,8 +303,6 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
                 [4, 3]])
     """
     d = _dim_index_checks("gather", input, dim, index)
-    if index._data.size == 0:
-        return _make(backend.xp_of(input._data).zeros(index._data.shape, input._data.dtype))
     if input._data.ndim == 0:
         return Gather.apply(input.reshape(1), 0, index.reshape(1)).reshape(index.shape)
     return Gather.apply(input, d, index)

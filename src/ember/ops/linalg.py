@@ -52,7 +52,11 @@ def _check(op, a, b):
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy's rules: 1-D operands are vectors, batch dims broadcast."""
-    _check("matmul", input, other)
+    return _matmul("matmul", input, other)
+
+
+def _matmul(op: str, input: Tensor, other: Tensor) -> Tensor:
+    _check(op, input, other)
     a1, b1 = input._data.ndim == 1, other._data.ndim == 1
     if a1 and b1:
         return MatMul.apply(input.reshape(1, -1), other.reshape(-1, 1)).reshape(())
@@ -65,29 +69,35 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """(n, m) @ (m, p)."""
+    _checks.tensor_type("mm", "input", input)
+    _checks.tensor_type("mm", "mat2", mat2)
     if input.dim() != 2 or mat2.dim() != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got input {tuple(input.shape)} and mat2 "
                            f"{tuple(mat2.shape)}")
-    return matmul(input, mat2)
+    return _matmul("mm", input, mat2)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """(b, n, m) @ (b, m, p) with equal batch sizes."""
+    _checks.tensor_type("bmm", "input", input)
+    _checks.tensor_type("bmm", "mat2", mat2)
     if input.dim() != 3 or mat2.dim() != 3:
         raise RuntimeError(f"bmm: expected 3-D tensors, got input {tuple(input.shape)} and mat2 "
                            f"{tuple(mat2.shape)}")
     if input.shape[0] != mat2.shape[0]:
         raise RuntimeError(f"bmm: batch sizes differ: input {tuple(input.shape)} vs mat2 "
                            f"{tuple(mat2.shape)}")
-    return matmul(input, mat2)
+    return _matmul("bmm", input, mat2)
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors."""
+    _checks.tensor_type("dot", "input", input)
+    _checks.tensor_type("dot", "other", other)
     if input.dim() != 1 or other.dim() != 1:
         raise RuntimeError(f"dot: 1D tensors expected, but got {input.dim()}D and "
                            f"{other.dim()}D tensors")
-    return matmul(input, other)
+    return _matmul("dot", input, other)
 
 
 inner = dot
@@ -95,8 +105,13 @@ inner = dot
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """input[i] * vec2[j]."""
+    _checks.tensor_type("outer", "input", input)
+    _checks.tensor_type("outer", "vec2", vec2)
     if input.dim() != 1 or vec2.dim() != 1:
         raise RuntimeError(f"outer: 1D tensors expected, got {input.dim()}D and {vec2.dim()}D")
+    if input._data.dtype != vec2._data.dtype:
+        raise RuntimeError(f"outer: expected both vectors to have the same dtype, but got "
+                           f"input {_checks.describe(input)} and vec2 {_checks.describe(vec2)}")
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 

@@ -306,7 +306,7 @@ def permute(input, *dims):
 def transpose(input, dim0: int, dim1: int):
     n = input._data.ndim
     if n == 0:
-        return _alias(input)
+        return reshape(input, ())
     d0, d1 = _checks.dim(dim0, n, "transpose"), _checks.dim(dim1, n, "transpose")
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
@@ -321,7 +321,7 @@ def t(input):
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input._data.ndim}D")
-    return transpose(input, 0, 1) if input._data.ndim == 2 else _alias(input)
+    return transpose(input, 0, 1) if input._data.ndim == 2 else reshape(input, input.shape)
 
 
 def movedim(input, source, destination):
@@ -394,7 +394,7 @@ def cat(tensors, dim: int = 0):
     """Joins tensors along an existing dim."""
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("cat: expected a non-empty list of Tensors")
+        raise ValueError("cat: expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         _checks.tensor_type("cat", f"tensors[{i}]", t)
     ref = max(tensors, key=lambda t: t._data.ndim)

@@ -54,6 +54,8 @@ class Prod(Function):
         a, = ctx.saved_tensors
         x = a._data
         xp = backend.xp_of(x)
+        if x.size == 0:
+            return _make(xp.zeros(x.shape, grad._data.dtype)), None, None
         axis = ctx.axis
         flat = x.reshape(-1) if axis is None else xp.moveaxis(x, axis, -1)
         # product of all other elements: exclusive cumprods from both sides (zeros are safe)
@@ -277,8 +279,9 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
         return amax(a, () if dim is None else dim, keepdim)
     if p == float("-inf"):
         return amin(a, () if dim is None else dim, keepdim)
-    if p == 0:
-        return sum((a != 0).to(input.dtype), dim, keepdim)
+    if p == 0:  # the count of non-zeros; sign keeps it in the graph with gradient 0
+        from .elementwise import sign
+        return sum(sign(a), dim, keepdim)
     if p == 1:
         return sum(a, dim, keepdim)
     return sum(a ** p, dim, keepdim) ** (1.0 / p)
@@ -290,7 +293,8 @@ class _L2(Function):
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         x = a._data
-        out = backend.xp_of(x).sqrt((x * x).sum(axis=axes, keepdims=True))
+        xp = backend.xp_of(x)
+        out = xp.asarray(xp.sqrt((x * x).sum(axis=axes, keepdims=True)))
         ctx.save_for_backward(a)
         ctx.kept, ctx.axes, ctx.keepdim = out, axes, keepdim
         return out if keepdim else out.reshape(tuple(
@@ -327,15 +331,19 @@ def logsumexp(input, dim, keepdim: bool = False):
 
 
 def all(input, dim=None, keepdim: bool = False):
+    """True where every element over ``dim`` is non-zero (uint8 in, uint8 out, as PyTorch)."""
     x = input._data
     axes = _checks.dims(dim, x.ndim, "all")
-    return _make(x.all(axis=axes, keepdims=keepdim))
+    out = x.all(axis=axes, keepdims=keepdim)
+    return _make(out.astype(np.uint8) if x.dtype == np.uint8 else out)
 
 
 def any(input, dim=None, keepdim: bool = False):
+    """True where some element over ``dim`` is non-zero (uint8 in, uint8 out, as PyTorch)."""
     x = input._data
     axes = _checks.dims(dim, x.ndim, "any")
-    return _make(x.any(axis=axes, keepdims=keepdim))
+    out = x.any(axis=axes, keepdims=keepdim)
+    return _make(out.astype(np.uint8) if x.dtype == np.uint8 else out)
 
 
 def count_nonzero(input, dim=None):
@@ -347,9 +355,10 @@ def count_nonzero(input, dim=None):
 def cumsum(input, dim: int, *, dtype=None):
     """Running sums along ``dim``."""
     d = _checks.dim(dim, input._data.ndim, "cumsum")
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
     if input._data.ndim == 0:
-        return input.clone()
-    return Cumsum.apply(input, d, None if dtype is None else dtypes.to_numpy(dtype))
+        return Cumsum.apply(input.reshape(1), 0, dtype).reshape(())
+    return Cumsum.apply(input, d, dtype)
 
 
 def cumprod(input, dim: int, *, dtype=None):

@@ -13,9 +13,10 @@ import multiprocessing
 import multiprocessing.context
 import os
 import queue
+import sys
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import ember
@@ -58,8 +59,10 @@ def _pin_memory(data: Any, device: str) -> Any:
 
 
 def _default_context() -> multiprocessing.context.BaseContext:
-    # fork starts workers fastest and needs nothing to be picklable, as in PyTorch on Linux
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    # fork starts workers fastest and needs nothing to be picklable, as PyTorch does on Linux;
+    # elsewhere fork is unsafe (macOS) or missing (Windows)
+    methods = multiprocessing.get_all_start_methods()
+    method = "fork" if sys.platform.startswith("linux") and "fork" in methods else "spawn"
     return multiprocessing.get_context(method)
 
 
@@ -228,9 +231,9 @@ class DataLoader(Generic[T_co]):
 
     def __iter__(self):
         """A new iterator per epoch; with persistent_workers, the same one, reset."""
-        if not self.persistent_workers:
+        if not (self.persistent_workers and self.num_workers > 0):
             return self._get_iterator()
-        if self._iterator is None:
+        if self._iterator is None or self._iterator._shutdown:  # first epoch, or after a crash
             self._iterator = self._get_iterator()
         else:
             self._iterator._reset(self)
@@ -386,6 +389,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._send_idx += 1
 
     def _next_data(self):
+        if self._shutdown:
+            raise StopIteration
         while True:
             # skip tasks sent to workers whose IterableDataset has since run dry
             while self._rcvd_idx < self._send_idx:

@@ -188,7 +188,7 @@ class WeightedRandomSampler(Sampler[int]):
             with np.errstate(divide="ignore"):
                 keys = np.log(u) / w
             idx = np.argsort(-keys, kind="stable")[:self.num_samples]
-        return iter(idx.tolist())
+        yield from idx.tolist()
 
     def _check_weights(self, w: np.ndarray) -> None:
         if not np.all(np.isfinite(w)) or np.any(w < 0):

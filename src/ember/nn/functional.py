@@ -1,0 +1,758 @@
+"""ember.nn.functional: the math behind every layer and loss, as ``torch.nn.functional``.
+
+Modules hold state and call into these functions. Fused or stable kernels live in
+``ember.ops.nn_ops``; everything else here is composed from ember ops.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import _checks, backend
+from .. import random as _random
+from ..ops import elementwise as ew
+from ..ops import indexing, linalg, movement
+from ..ops import nn_ops
+from ..ops import reduce as red
+from ..ops.nn_ops import batch_norm, gelu, group_norm, layer_norm, logsigmoid  # noqa: F401
+from ..tensor import Tensor
+
+try:
+    from ..ops.conv import (conv1d, conv2d, conv_transpose2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d)  # noqa: E501,F401
+except ImportError:  # pragma: no cover
+    pass
+
+_make = Tensor._make
+
+
+# -- linear ---------------------------------------------------------------------------------
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b.
+
+    Shape:
+        input (*, in_features), weight (out_features, in_features), bias (out_features,),
+        output (*, out_features).
+    """
+    _checks.tensor_type("linear", "input", input)
+    x = input
+    lead = None
+    if x._data.ndim > 2:
+        # (*, in) -> (prod(*), in): one 2-D BLAS call instead of a batched loop
+        lead = tuple(x._data.shape[:-1])
+        x = movement.reshape(x, (-1, x._data.shape[-1]))
+    if x._data.ndim >= 1 and weight._data.ndim == 2 and x._data.shape[-1] != weight._data.shape[1]:
+        raise RuntimeError(f"linear: mat1 and mat2 shapes cannot be multiplied (input "
+                           f"{tuple(input.shape)} vs weight {tuple(weight.shape)}: in_features "
+                           f"{x._data.shape[-1]} != {weight._data.shape[1]})")
+    out = linalg.matmul(x, movement.t(weight) if weight._data.ndim == 2 else weight)
+    if bias is not None:
+        out = out + bias
+    if lead is not None:
+        out = movement.reshape(out, lead + (out._data.shape[-1],))
+    return out
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y_k = x1^T W_k x2 + b_k.
+
+    Shape:
+        input1 (*, in1), input2 (*, in2), weight (out, in1, in2), output (*, out).
+    """
+    out_f, in1, in2 = weight.shape
+    lead = tuple(input1.shape[:-1])
+    x1 = movement.reshape(input1, (-1, in1))
+    x2 = movement.reshape(input2, (-1, in2))
+    # (B, in1) @ (in1, out*in2) -> (B, out, in2); then contract in2 with x2
+    w = movement.reshape(movement.permute(weight, (1, 0, 2)), (in1, out_f * in2))
+    tmp = movement.reshape(linalg.matmul(x1, w), (-1, out_f, in2))
+    out = red.sum(tmp * movement.unsqueeze(x2, 1), -1)
+    if bias is not None:
+        out = out + bias
+    return movement.reshape(out, lead + (out_f,))
+
+
+def identity(input: Tensor) -> Tensor:
+    return input
+
+
+# -- activations ------------------------------------------------------------------------------
+def _maybe_inplace(input: Tensor, inplace: bool, fn, *args) -> Tensor:
+    if inplace:
+        return input._inplace(fn, *args)
+    return fn(input, *args)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0)."""
+    return _maybe_inplace(input, inplace, ew.relu)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val] (zero gradient outside the open interval)."""
+    return _maybe_inplace(input, inplace, nn_ops.hardtanh, min_val, max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope * x."""
+    return _maybe_inplace(input, inplace, nn_ops.leaky_relu, negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    return _maybe_inplace(input, inplace, nn_ops.elu, alpha)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalising constants."""
+    return _maybe_inplace(input, inplace, nn_ops.elu, _SELU_ALPHA, _SELU_SCALE)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: celu: alpha cannot be 0")
+    return _maybe_inplace(input, inplace, nn_ops.elu, alpha, 1.0, 1.0 / alpha)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x if x > threshold else value."""
+    return _maybe_inplace(input, inplace, nn_ops.threshold, threshold, value)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
+    return _maybe_inplace(input, inplace, nn_ops.silu)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    return _maybe_inplace(input, inplace, nn_ops.mish)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return ew.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return ew.tanh(input)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta * x)) / beta, reverting to x where beta * x > threshold."""
+    return nn_ops.softplus(input, beta, threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (ew.abs(input) + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - ew.tanh(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    if inplace:
+        return input._inplace(hardsigmoid)
+    return nn_ops.hardtanh(input + 3.0, 0.0, 6.0) * (1.0 / 6.0)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    if inplace:
+        return input._inplace(hardswish)
+    return input * nn_ops.hardtanh(input + 3.0, 0.0, 6.0) * (1.0 / 6.0)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) where a, b are the halves of ``input`` along ``dim``."""
+    if input._data.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    size = input.shape[_checks.dim(dim, input._data.ndim, "glu")]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
+    a, b = movement.chunk(input, 2, dim)
+    return a * ew.sigmoid(b)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """max(0, x) + weight * min(0, x), weight broadcast along the channel dim (dim 1)."""
+    w = weight
+    if input._data.ndim >= 2 and weight._data.size > 1:
+        w = movement.reshape(weight, (-1,) + (1,) * (input._data.ndim - 2))
+    return ew.where(input > 0, input, w * input)
+
+
+def _softmax_dim(name: str, ndim: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype=None) -> Tensor:
+    """exp(x_i) / sum_j exp(x_j) along ``dim``, computed stably."""
+    if dim is None:
+        dim = _softmax_dim("softmax", input.dim())
+    return nn_ops.softmax(input, dim, dtype)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x)."""
+    if dim is None:
+        dim = _softmax_dim("softmin", input.dim())
+    return nn_ops.softmax(-input if dtype is None else -ew.cast(input, dtype), dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """x_i - logsumexp(x) along ``dim``: finite for any finite logits."""
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.dim())
+    return nn_ops.log_softmax(input, dim, dtype)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(||x||_p, eps) along ``dim``."""
+    norm = red.norm(input, p, dim, keepdim=True)
+    return input / ew.clamp(norm, min=eps)
+
+
+# -- dropout ------------------------------------------------------------------------------------
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _keep_mask(input: Tensor, shape: tuple, p: float) -> Tensor:
+    """A constant tensor of 0 and 1/(1-p), zero with probability p (ember's RNG)."""
+    dtype = input._data.dtype
+    u = _random.uniform(shape, dtype, input.device)
+    if p == 1.0:
+        return _make(backend.xp_of(u).zeros(shape, dtype))
+    return _make((u < 1.0 - p).astype(dtype) * dtype.type(1.0 / (1.0 - p)))
+
+
+def _apply_mask(input: Tensor, mask: Tensor, inplace: bool) -> Tensor:
+    return input._inplace(ew.mul, mask) if inplace else input * mask
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zeroes each element with probability p and scales the rest by 1/(1-p) (when training)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    return _apply_mask(input, _keep_mask(input, tuple(input.shape), p), inplace)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool,
+                     batched: bool) -> Tensor:
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    shape = tuple(input.shape)
+    keep = 2 if batched else 1
+    mask_shape = shape[:keep] + (1,) * (len(shape) - keep)
+    return _apply_mask(input, _keep_mask(input, mask_shape, p), inplace)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zeroes whole channels of (N, C, L) or (C, L) inputs."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a "
+                           f"{input.dim()}D input.")
+    return _feature_dropout(input, p, training, inplace, input.dim() == 3)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zeroes whole channels of (N, C, H, W) inputs (3-D inputs: channel-wise 1D, as torch)."""
+    dim = input.dim()
+    if dim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {dim}-D input to dropout2d, which is deprecated "
+                      "and will result in an error in a future release. To retain the behavior "
+                      "and silence this warning, please use dropout instead. Note that dropout2d "
+                      "exists to provide channel-wise dropout on inputs with 2 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      "3D or 4D inputs).", stacklevel=2)
+    if dim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, dim >= 2)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) inputs."""
+    return _feature_dropout(input, p, training, inplace, input.dim() == 5)
+
+
+# -- normalisation (re-exported above), embedding, one_hot, pad -----------------------------
+def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Normalises each (sample, channel) over its spatial dims: group_norm with C groups."""
+    if running_mean is not None or not use_input_stats:
+        raise NotImplementedError("instance_norm: running statistics are not supported in ember")
+    return group_norm(input, input.shape[1], weight, bias, eps)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Looks up rows of ``weight``; see ``nn.Embedding``."""
+    return nn_ops.embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq,
+                            sparse)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a new last dim of size num_classes."""
+    return indexing.one_hot(tensor, num_classes)
+
+
+def _pad_index(n: int, left: int, right: int, mode: str, xp):
+    i = np.arange(-left, n + right)
+    if mode == "reflect":
+        if left >= n or right >= n:
+            raise RuntimeError(f"pad: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({left}, {right}) at dimension of "
+                               f"size {n}")
+        i = (n - 1) - np.abs((n - 1) - np.abs(i))
+    elif mode == "replicate":
+        i = np.clip(i, 0, n - 1)
+    else:  # circular
+        if left > n or right > n:
+            raise RuntimeError("pad: Padding value causes wrapping around more than once.")
+        i = i % n
+    return xp.asarray(i)
+
+
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pads the last len(pad)//2 dims: pad = (left_last, right_last, left_prev, ...).
+
+    Args:
+        mode: 'constant' (with ``value``), 'reflect', 'replicate' or 'circular'.
+    """
+    if mode == "constant":
+        return movement.pad_constant(input, pad, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: unknown padding mode {mode!r}; use 'constant', "
+                                  "'reflect', 'replicate' or 'circular'")
+    if value is not None and value != 0:
+        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)}")
+    ndim = input.dim()
+    if len(pad) // 2 > ndim - 1:
+        raise RuntimeError(f"pad: {mode} padding of {len(pad) // 2} dims needs an input with "
+                           f"a batch or channel dim in front, got shape {tuple(input.shape)}")
+    xp = backend.xp_of(input._data)
+    out = input
+    for k in range(len(pad) // 2):
+        d = ndim - 1 - k
+        left, right = int(pad[2 * k]), int(pad[2 * k + 1])
+        if left == 0 and right == 0:
+            continue
+        idx = _pad_index(out.shape[d], left, right, mode, xp)
+        out = indexing.index_select(out, d, _make(idx))
+    return out
+
+
+# -- losses -------------------------------------------------------------------------------------
+def _legacy_reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    result = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{result}' instead.", stacklevel=3)
+    return result
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return red.mean(loss)
+    if reduction == "sum":
+        return red.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_target_size(op: str, input: Tensor, target: Tensor) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input "
+                      f"size ({input.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean") -> Tensor:
+    """|x - y|, reduced."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_target_size("l1_loss", input, target)
+    return _reduce(ew.abs(input - target), reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """(x - y)^2, reduced."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_target_size("mse_loss", input, target)
+    diff = input - target
+    loss = diff * diff
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_target_size("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    diff = ew.abs(input - target)
+    if beta == 0.0:
+        return _reduce(diff, reduction)
+    loss = ew.where(diff < beta, (0.5 / beta) * diff * diff, diff - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    _check_target_size("huber_loss", input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    diff = ew.abs(input - target)
+    loss = ew.where(diff < delta, 0.5 * diff * diff, delta * (diff - 0.5 * delta))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy between logits and class indices or class probabilities.
+
+    Shape:
+        input (C,), (N, C) or (N, C, d1, ...); target (), (N,) or (N, d1, ...) of class
+        indices, or probabilities of the input's shape.
+
+    Example::
+
+        >>> loss = F.cross_entropy(ember.randn(3, 5, requires_grad=True), ember.tensor([1, 0, 4]))
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return nn_ops.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """-input[n, target[n]] (weighted), for log-probability inputs."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return nn_ops.nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """-w (y log x + (1 - y) log(1 - x)) for probabilities x."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return nn_ops.binary_cross_entropy(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Binary cross-entropy of sigmoid(input), stable for any logits; ``pos_weight`` scales
+    the positive term per class."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return nn_ops.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target || exp(input)) pointwise: target * (log target - input).
+
+    ``reduction='batchmean'`` divides the sum by the batch size (the mathematical KL).
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if log_target:
+        loss = ew.exp(target) * (target - input)
+    else:
+        positive = target > 0
+        safe = ew.where(positive, target, 1.0)
+        loss = target * ew.log(safe) - target * input
+    if reduction == "batchmean":
+        total = red.sum(loss)
+        return total / input.shape[0] if input.dim() else total
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """Poisson negative log-likelihood."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = ew.exp(input) - target * input
+    else:
+        loss = input - target * ew.log(input + eps)
+    if full:
+        t = target
+        stirling = t * ew.log(ew.where(t > 1, t, 1.0)) - t + 0.5 * ew.log(
+            ew.where(t > 1, t, 1.0) * (2 * math.pi))
+        loss = loss + ew.where(t > 1, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1 . x2 / max(||x1|| ||x2||, eps) along ``dim``."""
+    dot = red.sum(x1 * x2, dim)
+    n1 = red.sum(x1 * x1, dim)
+    n2 = red.sum(x2 * x2, dim)
+    return dot / ew.sqrt(ew.clamp(n1 * n2, min=eps * eps))
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p along the last dim."""
+    return red.norm(x1 - x2 + eps, p, -1, keepdim=keepdim)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
+    loss = ew.where(target > 0, 1 - cos, ew.clamp(cos - margin, min=0.0))
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce(ew.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
+
+
+# -- attention ----------------------------------------------------------------------------------
+def _mask_bias(mask: Tensor, dtype, allowed_is_true: bool) -> Tensor:
+    """A float mask to add to attention scores: -inf where attention is not allowed."""
+    m = mask._data
+    if m.dtype.kind != "b":
+        return mask if m.dtype == dtype else ew.cast(mask, dtype)
+    xp = backend.xp_of(m)
+    blocked = ~m if allowed_is_true else m
+    return _make(xp.where(blocked, dtype.type(-np.inf), dtype.type(0)))
+
+
+def _causal_bias(length: int, source: int, dtype, xp) -> Tensor:
+    allowed = xp.tril(xp.ones((length, source), bool))
+    return _make(xp.where(allowed, dtype.type(0), dtype.type(-np.inf)))
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(Q K^T * scale + mask) V.
+
+    Args:
+        attn_mask: boolean (True = may attend) or float (added to the scores), broadcastable
+            to (..., L, S).
+        dropout_p: dropout on the attention weights (always applied when > 0, as in torch).
+        is_causal: mask out future positions (query i attends keys j <= i).
+        scale: defaults to 1/sqrt(E).
+
+    Shape:
+        query (..., L, E), key (..., S, E), value (..., S, Ev); output (..., L, Ev).
+    """
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not be set "
+                           "when is_causal=True")
+    dtype = query._data.dtype
+    length, source = query.shape[-2], key.shape[-2]
+    if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        key = _repeat_heads(key, query.shape[-3] // key.shape[-3])
+        value = _repeat_heads(value, query.shape[-3] // value.shape[-3])
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = linalg.matmul(query, movement.transpose(key, -2, -1)) * scale
+    if is_causal:
+        scores = scores + _causal_bias(length, source, dtype, backend.xp_of(query._data))
+    elif attn_mask is not None:
+        scores = scores + _mask_bias(attn_mask, dtype, allowed_is_true=True)
+    attn = nn_ops.softmax(scores, -1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p, True)
+    return linalg.matmul(attn, value)
+
+
+def _repeat_heads(x: Tensor, n: int) -> Tensor:
+    """(..., H, S, E) -> (..., H*n, S, E), each head repeated n times in a row."""
+    shape = tuple(x.shape)
+    expanded = movement.expand(movement.unsqueeze(x, -3), shape[:-2] + (n,) + shape[-2:])
+    return movement.reshape(expanded, shape[:-3] + (shape[-3] * n,) + shape[-2:])
+
+
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
+                                 embed_dim_to_check: int, num_heads: int,
+                                 in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
+                                 bias_k: Tensor | None, bias_v: Tensor | None,
+                                 add_zero_attn: bool, dropout_p: float,
+                                 out_proj_weight: Tensor, out_proj_bias: Tensor | None,
+                                 training: bool = True, key_padding_mask: Tensor | None = None,
+                                 need_weights: bool = True, attn_mask: Tensor | None = None,
+                                 use_separate_proj_weight: bool = False,
+                                 q_proj_weight: Tensor | None = None,
+                                 k_proj_weight: Tensor | None = None,
+                                 v_proj_weight: Tensor | None = None,
+                                 static_k=None, static_v=None,
+                                 average_attn_weights: bool = True,
+                                 is_causal: bool = False):
+    """Multi-head attention on (L, N, E) query and (S, N, E) key/value (or unbatched (L, E)).
+
+    Masks: ``key_padding_mask`` (N, S) and ``attn_mask`` (L, S) or (N*H, L, S); boolean True
+    means "do not attend", float masks are added to the scores.
+
+    Returns:
+        (output (L, N, E), weights (N, L, S) averaged over heads, (N, H, L, S), or None).
+    """
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k/static_v are not "
+                                  "supported in ember")
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to "
+                           "create this mask.")
+    batched = query.dim() == 3
+    if not batched:
+        query, key, value = (movement.unsqueeze(t, 1) for t in (query, key, value))
+        if key_padding_mask is not None:
+            key_padding_mask = movement.unsqueeze(key_padding_mask, 0)
+    length, bsz, embed_dim = query.shape
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
+                             f"got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    dtype = query._data.dtype
+
+    q, k, v = _in_projection(query, key, value, in_proj_weight, in_proj_bias,
+                             use_separate_proj_weight, q_proj_weight, k_proj_weight,
+                             v_proj_weight, embed_dim)
+    if attn_mask is not None:
+        attn_mask = _mask_bias(attn_mask, dtype, allowed_is_true=False)
+        if attn_mask.dim() == 2:
+            attn_mask = movement.unsqueeze(attn_mask, 0)
+    if bias_k is not None and bias_v is not None:
+        k = movement.cat([k, movement.expand(bias_k, (1, bsz, embed_dim))], 0)
+        v = movement.cat([v, movement.expand(bias_v, (1, bsz, embed_dim))], 0)
+        if attn_mask is not None:
+            attn_mask = movement.pad_constant(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = movement.pad_constant(key_padding_mask, (0, 1))
+    # (L, N, E) -> (N*H, L, hd)
+    q = movement.transpose(movement.reshape(q, (length, bsz * num_heads, head_dim)), 0, 1)
+    k = movement.transpose(movement.reshape(k, (k.shape[0], bsz * num_heads, head_dim)), 0, 1)
+    v = movement.transpose(movement.reshape(v, (v.shape[0], bsz * num_heads, head_dim)), 0, 1)
+    if add_zero_attn:
+        zeros = _make(backend.xp_of(k._data).zeros((bsz * num_heads, 1, head_dim), dtype))
+        k = movement.cat([k, zeros], 1)
+        v = movement.cat([v, zeros], 1)
+        if attn_mask is not None:
+            attn_mask = movement.pad_constant(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = movement.pad_constant(key_padding_mask, (0, 1))
+    source = k.shape[1]
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (bsz, source):
+            raise AssertionError(f"expecting key_padding_mask shape of {(bsz, source)}, but got "
+                                 f"{tuple(key_padding_mask.shape)}")
+        kpm = _mask_bias(key_padding_mask, dtype, allowed_is_true=False)
+        # (N, S) -> (N*H, 1, S)
+        kpm = movement.reshape(movement.expand(movement.reshape(kpm, (bsz, 1, 1, source)),
+                                               (bsz, num_heads, 1, source)),
+                               (bsz * num_heads, 1, source))
+        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    scores = linalg.matmul(q * (1.0 / math.sqrt(head_dim)), movement.transpose(k, 1, 2))
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    weights = nn_ops.softmax(scores, -1)
+    if dropout_p > 0.0 and training:
+        weights = dropout(weights, dropout_p, True)
+    out = linalg.matmul(weights, v)                                   # (N*H, L, hd)
+    out = movement.reshape(movement.transpose(out, 0, 1), (length * bsz, embed_dim))
+    out = linear(out, out_proj_weight, out_proj_bias)
+    out = movement.reshape(out, (length, bsz, embed_dim))
+    if not batched:
+        out = movement.squeeze(out, 1)
+    if not need_weights:
+        return out, None
+    weights = movement.reshape(weights, (bsz, num_heads, length, source))
+    if average_attn_weights:
+        weights = red.mean(weights, 1)
+    if not batched:
+        weights = movement.squeeze(weights, 0)
+    return out, weights
+
+
+def _in_projection(query, key, value, w, b, separate, wq, wk, wv, embed_dim):
+    if separate:
+        bq = bk = bv = None
+        if b is not None:
+            bq, bk, bv = movement.chunk(b, 3)
+        return linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)
+    if query is key and key is value:
+        # self-attention: one matmul for q, k and v together
+        q, k, v = movement.chunk(linear(query, w, b), 3, -1)
+        return q, k, v
+    wq, wk, wv = movement.chunk(w, 3)
+    bq = bk = bv = None
+    if b is not None:
+        bq, bk, bv = movement.chunk(b, 3)
+    return linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)

@@ -1,0 +1,992 @@
+"""Convolution and pooling primitives: im2col over a strided view plus one batched matmul.
+
+Every kernel works on 4-D arrays (N, C, H, W); 1-D ops and unbatched inputs are reshaped to
+that form and back. No Python loop runs over pixels or batch items: im2col is one copy of a
+strided window view, col2im and pooling loop only over the kh*kw kernel offsets, and the
+adaptive pools loop over output bins at most. On the CPU the memory-bound copies are split
+over a few threads by batch chunk (NumPy releases the GIL while it copies); BLAS threads the
+matmuls itself.
+
+Layouts are PyTorch's: conv weight (out, in/groups, kh, kw), transposed-conv weight
+(in, out/groups, kh, kw); max-pool indices are flat offsets into each channel's H*W.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .. import backend, dtypes
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+_make = Tensor._make
+
+
+# -- threads for the memory-bound loops (CPU only) ------------------------------------------
+_MIN_PARALLEL = 1 << 20  # elements; below this a thread hand-off costs more than it saves
+_pool = None
+_pool_pid = None
+
+
+def _n_threads() -> int:
+    env = os.environ.get("EMBER_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+_THREADS = _n_threads()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool, _pool_pid
+    # a forked child (DataLoader worker) inherits the pool object but not its threads
+    if _pool is None or _pool_pid != os.getpid():
+        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="ember-conv")
+        _pool_pid = os.getpid()
+    return _pool
+
+
+def _split(n: int, work: int, fn, xp) -> None:
+    """Calls fn(start, stop) over [0, n), in a few threads when the array work is large."""
+    k = min(_THREADS, n) if xp is np and work >= _MIN_PARALLEL else 1
+    if k <= 1:
+        fn(0, n)
+        return
+    bounds = [(n * t // k, n * (t + 1) // k) for t in range(k)]
+    for f in [_executor().submit(fn, a, b) for a, b in bounds]:
+        f.result()
+
+
+# -- argument handling -----------------------------------------------------------------------
+def _ntuple(op: str, name: str, value, n: int) -> tuple:
+    if isinstance(value, numbers.Integral):
+        return (int(value),) * n
+    try:
+        out = tuple(int(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got "
+                        f"{type(value).__name__}") from None
+    if len(out) == 1:
+        out = out * n
+    if len(out) != n:
+        raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list of "
+                           f"{n} values to match the convolution dimensions, but got "
+                           f"{name}={list(out)}")
+    return out
+
+
+def _tensor(op: str, name: str, x) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+
+
+def _dtype_ok(op: str, x, allowed: str) -> None:
+    """NotImplementedError, as PyTorch, for dtypes the op has no kernel for.
+
+    allowed: 'float' (floating only), 'long' (floating and int64) or 'numeric' (not bool).
+    """
+    dt = x._data.dtype
+    ok = dt.kind == "f" or (allowed == "long" and dt == np.int64) or \
+        (allowed == "numeric" and dt.kind in "iu")
+    if not ok:
+        raise NotImplementedError(f"{op}: \"{op}\" not implemented for "
+                                  f"'{dtypes.from_numpy(dt).name}'; convert the input with "
+                                  ".float()")
+
+
+def _same_kind(op: str, input, other, name: str) -> None:
+    a, b = input._data, other._data
+    if backend.device_of(a) != backend.device_of(b):
+        raise RuntimeError(f"{op}: input on {backend.device_of(a)} but {name} on "
+                           f"{backend.device_of(b)}; move one with .to()")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{op}: input type ({dtypes.from_numpy(a.dtype).name}) and {name} "
+                           f"type ({dtypes.from_numpy(b.dtype).name}) should be the same; cast "
+                           f"one with .to()")
+
+
+def _as4d(shape: tuple, nd: int, batched: bool) -> tuple:
+    """The (N, C, H, W) shape a 1-D or 2-D op's array is computed in."""
+    if not batched:
+        shape = (1,) + tuple(shape)
+    return tuple(shape[:2]) + (1,) * (2 - nd) + tuple(shape[2:])
+
+
+def _size(shape) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+# -- geometry ----------------------------------------------------------------------------------
+class _Geom:
+    """One sliding-window layout: kernel k, stride s, dilation d, padding lo/hi, sizes in/out.
+
+    Each attribute is an (h, w) pair. Input position of output o at kernel offset i:
+    ``o * s + i * d - lo``.
+    """
+
+    __slots__ = ("k", "s", "d", "lo", "hi", "inp", "out")
+
+    def __init__(self, k, s, d, lo, hi, inp, out):
+        self.k, self.s, self.d, self.lo, self.hi = k, s, d, lo, hi
+        self.inp, self.out = tuple(inp), tuple(out)
+
+    def regions(self):
+        """(i, j, output slices, input slices) for each kernel offset that sees the input."""
+        rows = [(i,) + _span(self.out[0], self.inp[0], i * self.d[0] - self.lo[0], self.s[0])
+                for i in range(self.k[0])]
+        cols = [(j,) + _span(self.out[1], self.inp[1], j * self.d[1] - self.lo[1], self.s[1])
+                for j in range(self.k[1])]
+        return [(i, j, (oh, ow), (ih, iw))
+                for i, oh, ih in rows if oh is not None
+                for j, ow, iw in cols if ow is not None]
+
+    def padded(self) -> bool:
+        return any(self.lo) or any(self.hi)
+
+    def overlapping(self) -> bool:
+        return any(d * (k - 1) + 1 > s for k, s, d in zip(self.k, self.s, self.d))
+
+
+def _span(n_out: int, n_in: int, offset: int, stride: int):
+    """Output slice and input slice of the outputs o with 0 <= o*stride + offset < n_in."""
+    o0 = max(0, -(offset // stride))
+    o1 = min(n_out, (n_in - 1 - offset) // stride + 1)
+    if o1 <= o0:
+        return None, None
+    start = o0 * stride + offset
+    return slice(o0, o1), slice(start, (o1 - 1) * stride + offset + 1, stride)
+
+
+def _covers(slices, h: int, w: int) -> bool:
+    """Whether input slices (ih, iw) span every position of an h x w input."""
+    return all(sl.start == 0 and sl.stop >= n and sl.step == 1 for sl, n in zip(slices, (h, w)))
+
+
+def _out_len(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    return (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+# -- convolution kernels -----------------------------------------------------------------------
+def _im2col(x, g: _Geom):
+    """(N, C, H, W) -> columns (N, C, KH, KW, OH, OW), zero padding included."""
+    xp = backend.xp_of(x)
+    n, c, h, w = x.shape
+    (kh, kw), (oh, ow) = g.k, g.out
+    if (kh, kw) == (1, 1) and g.s == (1, 1) and not g.padded() and (oh, ow) == (h, w):
+        return x.reshape(n, c, 1, 1, oh, ow)  # a 1x1 conv needs no columns
+    if g.padded():
+        padded = xp.zeros((n, c, h + g.lo[0] + g.hi[0], w + g.lo[1] + g.hi[1]), x.dtype)
+        padded[:, :, g.lo[0]:g.lo[0] + h, g.lo[1]:g.lo[1] + w] = x
+        x = padded
+    sn, sc, sh, sw = x.strides
+    view = backend.of(x).as_strided(
+        x, (n, c, kh, kw, oh, ow),
+        (sn, sc, sh * g.d[0], sw * g.d[1], sh * g.s[0], sw * g.s[1]))
+    cols = xp.empty(view.shape, x.dtype)
+
+    def copy(a, b):
+        cols[a:b] = view[a:b]
+    _split(n, cols.size, copy, xp)
+    return cols
+
+
+def _col2im(cols, g: _Geom):
+    """Adjoint of _im2col: (N, C, KH, KW, OH, OW) summed back into (N, C, H, W)."""
+    xp = backend.xp_of(cols)
+    n, c = cols.shape[:2]
+    h, w = g.inp
+    if g.k == (1, 1) and g.s == (1, 1) and not g.padded() and g.out == (h, w):
+        return cols.reshape(n, c, h, w)
+    regions = g.regions()
+    overlap = g.overlapping()
+    full = [r for r in regions if _covers(r[3], h, w)]
+    if full:
+        # an offset that touches every input position (the centre of a 'same' conv) is written
+        # first: no zero fill, one pass fewer
+        regions.remove(full[0])
+        regions.insert(0, full[0])
+        out = xp.empty((n, c, h, w), cols.dtype)
+    else:
+        out = xp.zeros((n, c, h, w), cols.dtype)
+
+    def add(a, b):
+        for r, (i, j, (oh, ow), (ih, iw)) in enumerate(regions):
+            if overlap and (r or not full):
+                out[a:b, :, ih, iw] += cols[a:b, :, i, j, oh, ow]
+            else:  # every input position is hit by one offset at most
+                out[a:b, :, ih, iw] = cols[a:b, :, i, j, oh, ow]
+    _split(n, cols.size, add, xp)
+    return out
+
+
+def _conv_forward(x, w, g: _Geom, groups: int):
+    """out (N, O, OH, OW) and the columns it was computed from."""
+    xp = backend.xp_of(x)
+    n, o = x.shape[0], w.shape[0]
+    cols = _im2col(x, g)
+    length = g.out[0] * g.out[1]
+    k = w[0].size  # C/groups * KH * KW
+    if groups == 1:
+        # (O, C*KH*KW) @ (N, C*KH*KW, OH*OW): one GEMM per image, straight into NCHW
+        out = xp.matmul(w.reshape(o, k), cols.reshape(n, k, length))
+    else:
+        out = xp.matmul(w.reshape(groups, o // groups, k), cols.reshape(n, groups, k, length))
+    return out.reshape(n, o, g.out[0], g.out[1]), cols
+
+
+def _conv_grad_weight(gy, cols, groups: int, w_shape):
+    """dL/dweight from the output gradient (N, O, OH, OW) and the forward's columns."""
+    xp = backend.xp_of(gy)
+    n, o = gy.shape[:2]
+    length = gy.shape[2] * gy.shape[3]
+    k = math.prod(w_shape[1:])
+    if groups == 1:
+        gw = xp.matmul(gy.reshape(n, o, length), cols.reshape(n, k, length).swapaxes(1, 2))
+    else:
+        gw = xp.matmul(gy.reshape(n, groups, o // groups, length),
+                       cols.reshape(n, groups, k, length).swapaxes(2, 3))
+    return gw.sum(axis=0).reshape(w_shape)
+
+
+def _conv_grad_input(gy, w, g: _Geom, groups: int):
+    """dL/dinput (N, C, H, W): the output gradient through the weight, then col2im."""
+    xp = backend.xp_of(gy)
+    n, o = gy.shape[:2]
+    c = w.shape[1] * groups
+    length = gy.shape[2] * gy.shape[3]
+    k = w[0].size
+    if groups == 1:
+        gcols = xp.matmul(w.reshape(o, k).T, gy.reshape(n, o, length))
+    else:
+        wg = w.reshape(groups, o // groups, k).swapaxes(1, 2)
+        gcols = xp.matmul(wg, gy.reshape(n, groups, o // groups, length))
+    return _col2im(gcols.reshape(n, c, g.k[0], g.k[1], g.out[0], g.out[1]), g)
+
+
+def _bias_grad(gy):
+    n, o = gy.shape[:2]
+    return gy.reshape(n, o, gy.shape[2] * gy.shape[3]).sum(axis=2).sum(axis=0)
+
+
+def _contiguous(a):
+    return a if a.flags.c_contiguous else backend.xp_of(a).ascontiguousarray(a)
+
+
+class Convolution(Function):
+    """conv1d/conv2d: input (N, C, [H,] W) or unbatched, weight (O, C/groups, [KH,] KW)."""
+
+    node_name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, g, groups, shape4, out_shape):
+        x = input._data.reshape(shape4)
+        w = weight._data
+        w4 = w.reshape(w.shape[:2] + g.k)
+        out, cols = _conv_forward(x, w4, g, groups)
+        if bias is not None:
+            out += bias._data.reshape(-1, 1, 1)
+        ctx.g, ctx.groups, ctx.shape4, ctx.in_shape = g, groups, shape4, input._data.shape
+        # the columns are saved (not recomputed) for the weight gradient: it is faster, and the
+        # engine frees them with the graph
+        ctx.save_for_backward(weight, _make(cols) if ctx.needs_input_grad[1] else None)
+        return out.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, cols = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        w = weight._data
+        w4 = w.reshape(w.shape[:2] + ctx.g.k)
+        n, o = ctx.shape4[0], w.shape[0]
+        gy = _contiguous(grad._data).reshape((n, o) + ctx.g.out)
+        gx = _conv_grad_input(gy, w4, ctx.g, ctx.groups) if need_x else None
+        gw = _conv_grad_weight(gy, cols._data, ctx.groups, w.shape) if need_w else None
+        gb = _bias_grad(gy) if need_b else None
+        if gx is not None:
+            gx = gx.reshape(ctx.in_shape)
+        return gx, gw, gb, None, None, None, None
+
+
+class ConvolutionTranspose(Function):
+    """conv_transpose1d/2d: the adjoint of Convolution; weight (C_in, C_out/groups, [KH,] KW).
+
+    ``g`` describes the equivalent convolution, whose input is this op's output.
+    """
+
+    node_name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, g, groups, shape4, out_shape):
+        x = input._data.reshape(shape4)
+        w = weight._data
+        w4 = w.reshape(w.shape[:2] + g.k)
+        out = _conv_grad_input(_contiguous(x), w4, g, groups)
+        if bias is not None:
+            out += bias._data.reshape(-1, 1, 1)
+        ctx.g, ctx.groups, ctx.shape4 = g, groups, shape4
+        ctx.save_for_backward(input, weight)
+        return out.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        g, groups = ctx.g, ctx.groups
+        w = weight._data
+        w4 = w.reshape(w.shape[:2] + g.k)
+        n, c_out = ctx.shape4[0], w.shape[1] * groups
+        gy = _contiguous(grad._data).reshape((n, c_out) + g.inp)
+        gx = gw = gb = None
+        if need_x or need_w:
+            gx4, cols = _conv_forward(gy, w4, g, groups)
+            if need_x:
+                gx = gx4.reshape(input.shape)
+            if need_w:
+                gw = _conv_grad_weight(input._data.reshape(ctx.shape4), cols, groups, w.shape)
+        if need_b:
+            gb = _bias_grad(gy)
+        return gx, gw, gb, None, None, None, None
+
+
+# -- convolution: argument checks and the public functions -----------------------------------
+def _check_conv(op: str, input, weight, bias, nd: int, transposed: bool, groups) -> bool:
+    """Checks operands; returns whether the input is batched."""
+    _tensor(op, "input", input)
+    _tensor(op, "weight", weight)
+    if bias is not None:
+        _tensor(op, "bias", bias)
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input "
+                           f"to {op}, but got input of size: {_size(input.shape)}")
+    if weight.dim() != nd + 2:
+        raise RuntimeError(f"{op}: expected weight to be {nd + 2}-dimensional, but got weight of "
+                           f"size {_size(weight.shape)}")
+    _dtype_ok(op, input, "long")
+    _same_kind(op, input, weight, "weight")
+    if bias is not None:
+        _same_kind(op, input, bias, "bias")
+    if not isinstance(groups, numbers.Integral) or groups <= 0:
+        raise RuntimeError(f"{op}: non-positive groups is not supported, got groups={groups}")
+    batched = input.dim() == nd + 2
+    channels = input.shape[1 if batched else 0]
+    w_in = weight.shape[0] if transposed else weight.shape[1] * groups
+    w_out = weight.shape[1] * groups if transposed else weight.shape[0]
+    if not transposed and weight.shape[0] % groups:
+        raise RuntimeError(f"{op}: Given groups={groups}, expected weight to be divisible by "
+                           f"{groups} at dimension 0, but got weight of size "
+                           f"{_size(weight.shape)} instead")
+    if channels != w_in or (transposed and channels % groups):
+        kind = "transposed=1" if transposed else f"groups={groups}"
+        raise RuntimeError(f"{op}: Given {kind}, weight of size {_size(weight.shape)}, expected "
+                           f"input{_size(input.shape)} to have {w_in} channels, but got "
+                           f"{channels} channels instead; the input's channel dim (dim "
+                           f"{1 if batched else 0}) must equal the layer's in_channels")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != w_out):
+        raise RuntimeError(f"{op}: Given weight of size {_size(weight.shape)}, expected bias to "
+                           f"be 1-dimensional with {w_out} elements, but got bias of size "
+                           f"{_size(bias.shape)} instead")
+    return batched
+
+
+def _check_window(op: str, stride, dilation, padding) -> None:
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{op}: non-positive stride is not supported, got stride={stride}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{op}: non-positive dilation is not supported, got "
+                           f"dilation={dilation}")
+    if any(p < 0 for p in padding):
+        raise RuntimeError(f"{op}: negative padding is not supported, got padding={padding}")
+
+
+def _conv_padding(op: str, padding, k, stride, dilation, nd: int):
+    """(lo, hi) padding per dim; 'same' may pad one more on the high side, as PyTorch."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, (0,) * nd
+        if padding != "same":
+            raise RuntimeError(f"{op}: Invalid padding string: '{padding}'; use 'same', "
+                               "'valid', an int or a tuple")
+        if any(s != 1 for s in stride):
+            raise RuntimeError(f"{op}: padding='same' is not supported for strided "
+                               "convolutions; pad explicitly or use stride 1")
+        total = [d * (kk - 1) for kk, d in zip(k, dilation)]
+        return tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
+    p = _ntuple(op, "padding", padding, nd)
+    return p, p
+
+
+def _conv_nd(op, nd, input, weight, bias, stride, padding, dilation, groups):
+    batched = _check_conv(op, input, weight, bias, nd, False, groups)
+    stride = _ntuple(op, "stride", stride, nd)
+    dilation = _ntuple(op, "dilation", dilation, nd)
+    k = tuple(weight.shape[2:])
+    lo, hi = _conv_padding(op, padding, k, stride, dilation, nd)
+    _check_window(op, stride, dilation, lo)
+    spatial = tuple(input.shape[-nd:])
+    padded = tuple(n + a + b for n, a, b in zip(spatial, lo, hi))
+    if any(p < d * (kk - 1) + 1 for p, kk, d in zip(padded, k, dilation)):
+        eff = tuple(d * (kk - 1) + 1 for kk, d in zip(k, dilation))
+        raise RuntimeError(f"{op}: Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, eff))}). Kernel size can't be greater than "
+                           "actual input size; pad the input or use a smaller kernel")
+    out = tuple(_out_len(n, kk, s, d, a, b)
+                for n, kk, s, d, a, b in zip(spatial, k, stride, dilation, lo, hi))
+    shape4 = _as4d(tuple(input.shape), nd, batched)
+    pad1 = (1,) * (2 - nd)
+    g = _Geom(pad1 + k, pad1 + stride, pad1 + dilation, (0,) * (2 - nd) + lo,
+              (0,) * (2 - nd) + hi, shape4[2:], pad1 + out)
+    out_shape = ((shape4[0],) if batched else ()) + (weight.shape[0],) + out
+    return Convolution.apply(input, weight, bias, g, int(groups), shape4, out_shape)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch) over (N, C, H, W) or (C, H, W).
+
+    Args:
+        input: (N, C_in, H, W) or unbatched (C_in, H, W).
+        weight: (C_out, C_in / groups, kH, kW).
+        bias: optional (C_out,).
+        stride, dilation: int or (sH, sW).
+        padding: int, (pH, pW), 'valid' (none) or 'same' (output size = input size, stride 1).
+        groups: split the channels into this many independent convolutions.
+
+    Example:
+        >>> y = conv2d(ember.randn(8, 3, 32, 32), ember.randn(16, 3, 3, 3), padding=1)
+        >>> y.shape
+        ember.Size([8, 16, 32, 32])
+    """
+    return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-D convolution over (N, C, L) or (C, L); weight (C_out, C_in / groups, k).
+
+    Arguments as conv2d, each a single int (or a 1-tuple); padding may be 'same' or 'valid'.
+    """
+    return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose_nd(op, nd, input, weight, bias, stride, padding, output_padding, groups,
+                       dilation):
+    batched = _check_conv(op, input, weight, bias, nd, True, groups)
+    stride = _ntuple(op, "stride", stride, nd)
+    dilation = _ntuple(op, "dilation", dilation, nd)
+    padding = _ntuple(op, "padding", padding, nd)
+    output_padding = _ntuple(op, "output_padding", output_padding, nd)
+    _check_window(op, stride, dilation, padding)
+    if any(op_ >= s and op_ >= d for op_, s, d in zip(output_padding, stride, dilation)) or \
+            any(p < 0 for p in output_padding):
+        raise RuntimeError(f"{op}: output padding must be smaller than either stride or "
+                           f"dilation, but got output_padding={output_padding}, "
+                           f"stride={stride}, dilation={dilation}")
+    k = tuple(weight.shape[2:])
+    spatial = tuple(input.shape[-nd:])
+    out = tuple((n - 1) * s - 2 * p + d * (kk - 1) + o + 1
+                for n, s, p, d, kk, o in zip(spatial, stride, padding, dilation, k,
+                                             output_padding))
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"{op}: Given input size per channel: ({' x '.join(map(str, spatial))})"
+                           f". Calculated output size per channel: "
+                           f"({' x '.join(map(str, out))}). Output size is too small; reduce "
+                           "padding or increase stride")
+    shape4 = _as4d(tuple(input.shape), nd, batched)
+    pad1 = (1,) * (2 - nd)
+    zero = (0,) * (2 - nd)
+    # the equivalent convolution maps this op's output (size `out`) back to its input size
+    g = _Geom(pad1 + k, pad1 + stride, pad1 + dilation, zero + padding, zero + padding,
+              pad1 + out, shape4[2:])
+    c_out = weight.shape[1] * groups
+    out_shape = ((shape4[0],) if batched else ()) + (c_out,) + out
+    return ConvolutionTranspose.apply(input, weight, bias, g, int(groups), shape4, out_shape)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution (the gradient of conv2d with respect to its input).
+
+    Args:
+        input: (N, C_in, H, W) or unbatched (C_in, H, W).
+        weight: (C_in, C_out / groups, kH, kW).
+        bias: optional (C_out,).
+        output_padding: extra size added to one side of the output (< stride or dilation).
+
+    Output size per dim: (in - 1) * stride - 2 * padding + dilation * (k - 1) +
+    output_padding + 1.
+    """
+    return _conv_transpose_nd("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                              output_padding, groups, dilation)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-D transposed convolution; arguments as conv_transpose2d with single ints."""
+    return _conv_transpose_nd("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                              output_padding, groups, dilation)
+
+
+# -- pooling kernels ---------------------------------------------------------------------------
+def _code_dtype(g: _Geom):
+    return np.uint8 if g.k[0] * g.k[1] <= 256 else np.int32
+
+
+def _max_values(x, g: _Geom):
+    """Window maxima (NaN propagates, as PyTorch), no indices: the inference path."""
+    xp = backend.xp_of(x)
+    n, c = x.shape[:2]
+    low = -xp.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    out = xp.full((n, c) + g.out, low, x.dtype)
+    regions = g.regions()
+
+    def run(a, b):
+        for _, _, (oh, ow), (ih, iw) in regions:
+            o = out[a:b, :, oh, ow]
+            xp.maximum(o, x[a:b, :, ih, iw], out=o)
+    _split(n, out.size * len(regions), run, xp)
+    return out
+
+
+def _max_codes(x, out, g: _Geom):
+    """Which kernel offset (i * KW + j) holds each window's maximum: PyTorch's choice, the
+    first maximum in row-major window order, or the last NaN when the window has NaNs."""
+    xp = backend.xp_of(x)
+    n, c = x.shape[:2]
+    codes = xp.zeros(out.shape, _code_dtype(g))
+    regions = g.regions()
+    kw = g.k[1]
+
+    def run(a, b):
+        # backwards, so the earliest offset that equals the maximum writes last
+        for i, j, (oh, ow), (ih, iw) in reversed(regions):
+            xp.copyto(codes[a:b, :, oh, ow], i * kw + j,
+                      where=x[a:b, :, ih, iw] == out[a:b, :, oh, ow])
+        if x.dtype.kind == "f" and xp.isnan(out[a:b]).any():
+            for i, j, (oh, ow), (ih, iw) in regions:
+                xp.copyto(codes[a:b, :, oh, ow], i * kw + j,
+                          where=xp.isnan(x[a:b, :, ih, iw]))
+    _split(n, out.size * len(regions), run, xp)
+    return codes
+
+
+def _flat_indices(codes, g: _Geom, width: int):
+    """Offsets codes -> PyTorch's indices: flat positions in each channel's H*W."""
+    xp = backend.xp_of(codes)
+    kw = g.k[1]
+    c = codes.astype(np.int64)
+    rows = xp.arange(g.out[0], dtype=np.int64)[:, None] * g.s[0] - g.lo[0]
+    cols = xp.arange(g.out[1], dtype=np.int64) * g.s[1] - g.lo[1]
+    return (rows + (c // kw) * g.d[0]) * width + cols + (c % kw) * g.d[1]
+
+
+def _max_grad(gy, codes, g: _Geom):
+    xp = backend.xp_of(gy)
+    n, c = gy.shape[:2]
+    gx = xp.zeros((n, c) + g.inp, gy.dtype)
+    regions = g.regions()
+    overlap = g.overlapping()
+    kw = g.k[1]
+
+    def run(a, b):
+        for i, j, (oh, ow), (ih, iw) in regions:
+            hit = codes[a:b, :, oh, ow] == i * kw + j
+            if overlap:
+                gx[a:b, :, ih, iw] += gy[a:b, :, oh, ow] * hit
+            else:
+                xp.multiply(gy[a:b, :, oh, ow], hit, out=gx[a:b, :, ih, iw])
+    _split(n, gy.size * len(regions), run, xp)
+    return gx
+
+
+def _avg_divisor(g: _Geom, count_include_pad: bool, divisor_override, xp, dtype):
+    """Per-output divisor (a scalar when it is the same everywhere), as PyTorch counts it."""
+    if divisor_override:
+        return divisor_override
+    sizes = []
+    for (k, s, lo, n, m) in zip(g.k, g.s, g.lo, g.inp, g.out):
+        start = np.arange(m) * s - lo
+        end = np.minimum(start + k, n + lo)
+        size = end - start if count_include_pad else \
+            np.minimum(end, n) - np.maximum(start, 0)
+        sizes.append(size)
+    div = sizes[0][:, None] * sizes[1][None, :]
+    if (div == div.flat[0]).all():
+        return int(div.flat[0])
+    return xp.asarray(div.astype(dtype))
+
+
+def _avg_sum(x, g: _Geom):
+    xp = backend.xp_of(x)
+    n, c = x.shape[:2]
+    out = xp.zeros((n, c) + g.out, x.dtype)
+    regions = g.regions()
+
+    def run(a, b):
+        for _, _, (oh, ow), (ih, iw) in regions:
+            out[a:b, :, oh, ow] += x[a:b, :, ih, iw]
+    _split(n, out.size * len(regions), run, xp)
+    return out
+
+
+def _avg_grad(gy, g: _Geom):
+    """Each window's share of the (already divided) output gradient summed back."""
+    xp = backend.xp_of(gy)
+    n, c = gy.shape[:2]
+    gx = xp.zeros((n, c) + g.inp, gy.dtype)
+    regions = g.regions()
+    overlap = g.overlapping()
+
+    def run(a, b):
+        for _, _, (oh, ow), (ih, iw) in regions:
+            if overlap:
+                gx[a:b, :, ih, iw] += gy[a:b, :, oh, ow]
+            else:
+                gx[a:b, :, ih, iw] = gy[a:b, :, oh, ow]
+    _split(n, gy.size * len(regions), run, xp)
+    return gx
+
+
+class MaxPool(Function):
+    """max_pool1d/2d; a second output holds PyTorch's flat indices when asked for."""
+
+    node_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, input, g, shape4, out_shape, return_indices):
+        x = input._data.reshape(shape4)
+        out = _max_values(x, g)
+        need = ctx.needs_input_grad[0]
+        codes = _max_codes(x, out, g) if need or return_indices else None
+        if need:
+            ctx.g, ctx.in_shape = g, input._data.shape
+            ctx.save_for_backward(_make(codes))
+        out = out.reshape(out_shape)
+        if return_indices:
+            return out, _flat_indices(codes, g, shape4[3]).reshape(out_shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad, *unused):
+        codes, = ctx.saved_tensors
+        codes = codes._data
+        gy = grad._data.reshape(codes.shape)
+        return _max_grad(gy, codes, ctx.g).reshape(ctx.in_shape), None, None, None, None
+
+
+class AvgPool(Function):
+    node_name = "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, input, g, shape4, out_shape, count_include_pad, divisor_override):
+        x = input._data.reshape(shape4)
+        xp = backend.xp_of(x)
+        div = _avg_divisor(g, count_include_pad, divisor_override, xp, x.dtype)
+        out = _avg_sum(x, g)
+        if out.dtype.kind == "f":
+            out /= div
+        else:  # int64, as PyTorch: the quotient truncated toward zero
+            out = xp.sign(out) * (xp.abs(out) // div)
+        ctx.g, ctx.div, ctx.shape4, ctx.in_shape = g, div, shape4, input._data.shape
+        return out.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = ctx.g
+        gy = grad._data.reshape(ctx.shape4[:2] + g.out) / ctx.div
+        return _avg_grad(gy, g).reshape(ctx.in_shape), None, None, None, None, None
+
+
+def _bins(n_in: int, n_out: int):
+    """PyTorch's adaptive bins: [floor(i * in / out), ceil((i + 1) * in / out))."""
+    return [(i * n_in // n_out, -(-(i + 1) * n_in // n_out)) for i in range(n_out)]
+
+
+def _bin_matrix(xp, n_in: int, n_out: int, dtype):
+    """(n_out, n_in) 0/1 matrix: row i marks the inputs of bin i."""
+    m = np.zeros((n_out, n_in), dtype)
+    for i, (a, b) in enumerate(_bins(n_in, n_out)):
+        m[i, a:b] = 1
+    return xp.asarray(m)
+
+
+class AdaptiveAvgPool(Function):
+    """Bin means: a reshape when the sizes divide, else two small matmuls with 0/1 bin
+    matrices (rows then columns) divided by the bin sizes."""
+
+    node_name = "AdaptiveAvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, input, shape4, out_hw, out_shape):
+        x = input._data.reshape(shape4)
+        xp = backend.xp_of(x)
+        n, c, h, w = shape4
+        oh, ow = out_hw
+        ctx.shape4, ctx.out_hw, ctx.in_shape = shape4, out_hw, input._data.shape
+        if _divisible(h, w, oh, ow):
+            out = x.reshape(n, c, oh, h // oh, ow, w // ow).mean(axis=(3, 5))
+        else:
+            rows = _bin_matrix(xp, h, oh, x.dtype)
+            cols = _bin_matrix(xp, w, ow, x.dtype)
+            out = xp.matmul(xp.matmul(rows, x), cols.T)
+            out /= _bin_sizes(xp, h, w, oh, ow, x.dtype)
+        return out.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        n, c, h, w = ctx.shape4
+        oh, ow = ctx.out_hw
+        xp = backend.xp_of(grad._data)
+        gy = grad._data.reshape(n, c, oh, ow)
+        if _divisible(h, w, oh, ow):
+            kh, kw = h // oh, w // ow
+            gy = gy / (kh * kw)
+            gx = xp.broadcast_to(gy[:, :, :, None, :, None], (n, c, oh, kh, ow, kw))
+            gx = gx.reshape(n, c, h, w)
+        else:
+            gy = gy / _bin_sizes(xp, h, w, oh, ow, gy.dtype)
+            rows = _bin_matrix(xp, h, oh, gy.dtype)
+            cols = _bin_matrix(xp, w, ow, gy.dtype)
+            gx = xp.matmul(xp.matmul(rows.T, gy), cols)
+        return gx.reshape(ctx.in_shape), None, None, None
+
+
+def _divisible(h: int, w: int, oh: int, ow: int) -> bool:
+    return oh > 0 and ow > 0 and h % oh == 0 and w % ow == 0
+
+
+def _bin_sizes(xp, h, w, oh, ow, dtype):
+    sh = np.array([b - a for a, b in _bins(h, oh)])
+    sw = np.array([b - a for a, b in _bins(w, ow)])
+    return xp.asarray((sh[:, None] * sw[None, :]).astype(dtype))
+
+
+def _adaptive_max(x, out_hw):
+    """Bin maxima and PyTorch's flat indices, separably: the max over each column bin of
+    every row, then over each row bin. Taking the first maximum along W first, then along H,
+    picks the first maximum in row-major order, as PyTorch does."""
+    xp = backend.xp_of(x)
+    n, c, h, w = x.shape
+    oh, ow = out_hw
+    row_max = xp.empty((n, c, h, ow), x.dtype)
+    row_arg = xp.empty((n, c, h, ow), np.int64)
+    for j, (a, b) in enumerate(_bins(w, ow)):
+        part = x[..., a:b]
+        arg = part.argmax(axis=-1)
+        row_max[..., j] = xp.take_along_axis(part, arg[..., None], axis=-1)[..., 0]
+        row_arg[..., j] = arg + a
+    out = xp.empty((n, c, oh, ow), x.dtype)
+    index = xp.empty((n, c, oh, ow), np.int64)
+    for i, (a, b) in enumerate(_bins(h, oh)):
+        part = row_max[:, :, a:b]
+        arg = part.argmax(axis=2)[:, :, None]
+        out[:, :, i] = xp.take_along_axis(part, arg, axis=2)[:, :, 0]
+        row = arg + a
+        index[:, :, i] = (row * w + xp.take_along_axis(row_arg, row, axis=2))[:, :, 0]
+    return out, index
+
+
+class AdaptiveMaxPool(Function):
+    node_name = "AdaptiveMaxPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, input, shape4, out_hw, out_shape, return_indices):
+        x = input._data.reshape(shape4)
+        out, index = _adaptive_max(x, out_hw)
+        if ctx.needs_input_grad[0]:
+            ctx.shape4, ctx.in_shape = shape4, input._data.shape
+            ctx.save_for_backward(_make(index))
+        out = out.reshape(out_shape)
+        return (out, index.reshape(out_shape)) if return_indices else out
+
+    @staticmethod
+    def backward(ctx, grad, *unused):
+        index, = ctx.saved_tensors
+        index = index._data
+        n, c, h, w = ctx.shape4
+        xp = backend.xp_of(index)
+        gx = xp.zeros((n * c, h * w), grad._data.dtype)
+        rows = xp.arange(n * c)[:, None]
+        # bins overlap when the sizes do not divide: repeated indices must accumulate
+        per_row = index.size // max(n * c, 1)
+        backend.of(gx).scatter_add(gx, (rows, index.reshape(n * c, per_row)),
+                                   grad._data.reshape(n * c, per_row))
+        return gx.reshape(ctx.in_shape), None, None, None, None
+
+
+# -- pooling: argument checks and the public functions -----------------------------------------
+def _pool_input(op: str, input, nd: int, allowed: str) -> bool:
+    _tensor(op, "input", input)
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor for "
+                           f"input, but got input of size {_size(input.shape)}")
+    batched = input.dim() == nd + 2
+    if any(n == 0 for n in input.shape[int(batched):]):
+        raise RuntimeError(f"{op}: Expected input's non-batch dimensions to have positive "
+                           f"length, but input has a shape of {_size(input.shape)}")
+    _dtype_ok(op, input, allowed)
+    return batched
+
+
+def _pool_len(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1  # the last window must start inside the input or its left padding
+    return out
+
+
+def _pool_geom(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, max_pool):
+    batched = _pool_input(op, input, nd, "numeric" if max_pool else "long")
+    k = _ntuple(op, "kernel_size", kernel_size, nd)
+    s = k if stride is None or (not isinstance(stride, numbers.Integral) and
+                                len(stride) == 0) else _ntuple(op, "stride", stride, nd)
+    p = _ntuple(op, "padding", padding, nd)
+    d = _ntuple(op, "dilation", dilation, nd)
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"{op}: kernel_size should be greater than zero, but got {k}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError(f"{op}: stride should not be zero (or negative), but got {s}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"{op}: dilation should be greater than zero, but got {d}")
+    for kk, pp, dd in zip(k, p, d):
+        limit = (dd * (kk - 1) + 1) // 2 if max_pool else kk // 2
+        if pp < 0 or pp > limit:
+            what = "effective kernel size" if max_pool else "kernel size"
+            raise RuntimeError(f"{op}: pad should be at most half of {what}, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
+    spatial = tuple(input.shape[-nd:])
+    out = tuple(_pool_len(n, kk, ss, pp, dd, ceil_mode)
+                for n, kk, ss, pp, dd in zip(spatial, k, s, p, d))
+    if any(o < 1 for o in out):
+        chans = input.shape[-nd - 1]
+        raise RuntimeError(f"{op}: Given input size: ({'x'.join(map(str, (chans,) + spatial))})."
+                           f" Calculated output size: ({'x'.join(map(str, (chans,) + out))}). "
+                           "Output size is too small; use a smaller kernel or more padding")
+    shape4 = _as4d(tuple(input.shape), nd, batched)
+    one, zero = (1,) * (2 - nd), (0,) * (2 - nd)
+    g = _Geom(one + k, one + s, one + d, zero + p, zero + p, shape4[2:], one + out)
+    out_shape = tuple(input.shape[:-nd]) + out
+    return g, shape4, out_shape
+
+
+def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    g, shape4, out_shape = _pool_geom(op, nd, input, kernel_size, stride, padding, dilation,
+                                      ceil_mode, True)
+    return MaxPool.apply(input, g, shape4, out_shape, bool(return_indices))
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """2-D max pooling over (N, C, H, W) or (C, H, W).
+
+    Args:
+        kernel_size: window size, int or (kH, kW).
+        stride: window step; defaults to ``kernel_size``.
+        padding: implicit -inf padding on both sides (at most half the effective kernel).
+        dilation: spacing between window elements.
+        ceil_mode: round the output size up instead of down.
+        return_indices: also return the argmax positions, flat in each channel's H*W (ties go
+            to the first maximum in row-major order, as PyTorch).
+
+    Example:
+        >>> max_pool2d(ember.randn(1, 3, 8, 8), 2).shape
+        ember.Size([1, 3, 4, 4])
+    """
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    """1-D max pooling over (N, C, L) or (C, L); arguments as max_pool2d with single ints."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     return_indices)
+
+
+def _avg_pool(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    g, shape4, out_shape = _pool_geom(op, nd, input, kernel_size, stride, padding, 1, ceil_mode,
+                                      False)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{op}: divisor must be not zero")
+    return AvgPool.apply(input, g, shape4, out_shape, bool(count_include_pad), divisor_override)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """2-D average pooling over (N, C, H, W) or (C, H, W).
+
+    Args:
+        kernel_size, stride, padding, ceil_mode: as max_pool2d (zero padding).
+        count_include_pad: count the padding zeros in each window's divisor.
+        divisor_override: divide every window sum by this instead.
+    """
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, divisor_override)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """1-D average pooling over (N, C, L) or (C, L); arguments as avg_pool2d."""
+    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+                     count_include_pad, None)
+
+
+def _adaptive_setup(op: str, nd: int, input, output_size):
+    batched = _pool_input(op, input, nd, "float")
+    if isinstance(output_size, numbers.Integral) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(output_size)
+    if len(output_size) != nd:
+        raise ValueError(f"{op}: output_size must be an int or a tuple of {nd} values, got "
+                         f"{output_size}")
+    spatial = tuple(input.shape[-nd:])
+    out = tuple(n if o is None else int(o) for n, o in zip(spatial, output_size))
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"{op}: output_size must be non-negative, got {output_size}")
+    shape4 = _as4d(tuple(input.shape), nd, batched)
+    out_hw = (1,) * (2 - nd) + out
+    return shape4, out_hw, tuple(input.shape[:-nd]) + out
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed output size (H_out, W_out); None keeps that input size.
+
+    Bin i of n inputs pooled to m outputs covers [floor(i*n/m), ceil((i+1)*n/m)), as PyTorch.
+
+    Example:
+        >>> adaptive_avg_pool2d(ember.randn(2, 8, 7, 7), 1).shape
+        ember.Size([2, 8, 1, 1])
+    """
+    shape4, out_hw, out_shape = _adaptive_setup("adaptive_avg_pool2d", 2, input, output_size)
+    return AdaptiveAvgPool.apply(input, shape4, out_hw, out_shape)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average pooling of (N, C, L) or (C, L) to a fixed length."""
+    shape4, out_hw, out_shape = _adaptive_setup("adaptive_avg_pool1d", 1, input, output_size)
+    return AdaptiveAvgPool.apply(input, shape4, out_hw, out_shape)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a fixed output size; bins as adaptive_avg_pool2d.
+
+    With ``return_indices`` also returns the flat H*W positions of the maxima.
+    """
+    shape4, out_hw, out_shape = _adaptive_setup("adaptive_max_pool2d", 2, input, output_size)
+    return AdaptiveMaxPool.apply(input, shape4, out_hw, out_shape, bool(return_indices))
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling of (N, C, L) or (C, L) to a fixed length."""
+    shape4, out_hw, out_shape = _adaptive_setup("adaptive_max_pool1d", 1, input, output_size)
+    return AdaptiveMaxPool.apply(input, shape4, out_hw, out_shape, bool(return_indices))

@@ -1,0 +1,846 @@
+"""The fused, stable or fast primitives behind ``ember.nn.functional``.
+
+Each earns its place by stability (log-sum-exp softmax, cross-entropy from logits, softplus,
+BCE with logits) or speed (batch/layer/group norm and cross-entropy: one forward pass that
+keeps what backward needs, one backward formula on arrays). Norm and loss backwards return
+arrays (once differentiable, like PyTorch's fused kernels); the smooth activations build
+their backward from ember ops, so double backward works through them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _checks, backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import elementwise as ew
+
+_make = Tensor._make
+_SQRT2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _float_input(op: str, x) -> None:
+    _checks.tensor_type(op, "input", x)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype.name}; "
+                           "convert it with .float()")
+
+
+def _log_softmax_array(x, axis: int):
+    xp = backend.xp_of(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    lse = xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+    shifted -= lse
+    return shifted
+
+
+# -- softmax family --------------------------------------------------------------------------
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, input, dim):
+        x = input._data
+        xp = backend.xp_of(x)
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        e /= e.sum(axis=dim, keepdims=True)
+        ctx.dim = dim
+        ctx.save_output()
+        return e
+
+    @staticmethod
+    def backward(ctx, grad):
+        y = ctx.saved_output._data
+        g = grad._data
+        gy = g * y
+        gy -= y * gy.sum(axis=ctx.dim, keepdims=True)
+        return gy, None
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, input, dim):
+        ctx.dim = dim
+        ctx.save_output()
+        return _log_softmax_array(input._data, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        y = ctx.saved_output._data
+        g = grad._data
+        xp = backend.xp_of(g)
+        return g - xp.exp(y) * g.sum(axis=ctx.dim, keepdims=True), None
+
+
+def _softmax_args(op: str, input, dim, dtype):
+    _checks.tensor_type(op, "input", input)
+    if dtype is not None:
+        input = ew.cast(input, dtype)
+    _float_input(op, input)
+    if input._data.ndim == 0:
+        return input.reshape(1), 0, True
+    return input, _checks.dim(dim, input._data.ndim, op), False
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``, computed with the max subtracted."""
+    x, d, scalar = _softmax_args("softmax", input, dim, dtype)
+    out = Softmax.apply(x, d)
+    return out.reshape(()) if scalar else out
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """x - logsumexp(x) along ``dim``: finite for any finite logits."""
+    x, d, scalar = _softmax_args("log_softmax", input, dim, dtype)
+    out = LogSoftmax.apply(x, d)
+    return out.reshape(()) if scalar else out
+
+
+# -- normalisation ------------------------------------------------------------------------------
+def _affine(xhat, weight, bias, shape):
+    if weight is None and bias is None:
+        return xhat.copy()  # the output must not alias what backward saved
+    out = xhat * weight._data.reshape(shape) if weight is not None else xhat.copy()
+    if bias is not None:
+        out += bias._data.reshape(shape)
+    return out
+
+
+class BatchNorm(Function):
+    @staticmethod
+    def forward(ctx, input, weight, bias, running_mean, running_var, training, momentum, eps):
+        x = input._data
+        xp = backend.xp_of(x)
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        n = x.size // x.shape[1]
+        if training:
+            mean = x.mean(axis=axes, keepdims=True)
+            xc = x - mean
+            var = xp.square(xc).mean(axis=axes, keepdims=True)
+            if running_mean is not None:
+                _update_running(running_mean, mean, momentum)
+            if running_var is not None:
+                _update_running(running_var, var * (n / max(n - 1, 1)), momentum)
+        else:
+            mean = running_mean._data.reshape(shape).astype(x.dtype, copy=False)
+            var = running_var._data.reshape(shape).astype(x.dtype, copy=False)
+            xc = x - mean
+        invstd = 1 / xp.sqrt(var + eps)
+        xc *= invstd  # xc is now x-hat
+        ctx.xhat, ctx.invstd, ctx.training, ctx.n, ctx.axes, ctx.shape = \
+            xc, invstd, training, n, axes, shape
+        ctx.weight = weight
+        return _affine(xc, weight, bias, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data
+        xhat, invstd, axes, shape = ctx.xhat, ctx.invstd, ctx.axes, ctx.shape
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gb = g.sum(axis=axes, keepdims=True) if need_b or (need_x and ctx.training) else None
+        gw = (g * xhat).sum(axis=axes, keepdims=True) \
+            if need_w or (need_x and ctx.training) else None
+        dx = None
+        if need_x:
+            scale = invstd if ctx.weight is None else invstd * ctx.weight._data.reshape(shape)
+            if ctx.training:
+                inv_n = 1.0 / ctx.n
+                dx = g - gb * inv_n
+                dx -= xhat * (gw * inv_n)
+                dx *= scale
+            else:
+                dx = g * scale
+        c = xhat.shape[1]
+        return (dx, gw.reshape(c) if need_w else None, gb.reshape(c) if need_b else None,
+                None, None, None, None, None)
+
+
+def _update_running(stat: Tensor, batch_value, momentum: float) -> None:
+    """stat = (1 - momentum) * stat + momentum * batch_value, in place (no history)."""
+    data = stat._data
+    value = batch_value.reshape(data.shape)
+    data *= 1 - momentum
+    data += (momentum * value).astype(data.dtype, copy=False)
+    stat._vbox[0] += 1
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over (N, C, ...) per channel; updates running stats in training."""
+    _float_input("batch_norm", input)
+    x = input._data
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of at least 2 dims (N, C, ...), got "
+                         f"shape {tuple(x.shape)}")
+    c = x.shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t._data.size != c:
+            raise RuntimeError(f"batch_norm: {name} should contain {c} elements (the channels "
+                               f"of input {tuple(x.shape)}), got {t._data.size}")
+    if not training and (running_mean is None or running_var is None):
+        training = True  # nothing else to normalise with
+    if training and x.size // max(c, 1) <= 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size "
+                         f"{input.shape}")
+    momentum = 0.0 if momentum is None else momentum
+    return BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum,
+                           eps)
+
+
+class LayerNorm(Function):
+    @staticmethod
+    def forward(ctx, input, weight, bias, k, eps):
+        x = input._data
+        xp = backend.xp_of(x)
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = xp.square(xc).mean(axis=axes, keepdims=True)
+        invstd = 1 / xp.sqrt(var + eps)
+        xc *= invstd
+        ctx.xhat, ctx.invstd, ctx.axes, ctx.weight = xc, invstd, axes, weight
+        shape = x.shape[x.ndim - k:]
+        return _affine(xc, weight, bias, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data
+        xhat, axes = ctx.xhat, ctx.axes
+        lead = tuple(range(g.ndim - len(axes)))
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        dx = gw = gb = None
+        if need_x:
+            gx = g if ctx.weight is None else g * ctx.weight._data
+            dx = gx - gx.mean(axis=axes, keepdims=True)
+            dx -= xhat * (gx * xhat).mean(axis=axes, keepdims=True)
+            dx *= ctx.invstd
+        if need_w:
+            gw = (g * xhat).sum(axis=lead)
+        if need_b:
+            gb = g.sum(axis=lead)
+        return dx, gw, gb, None, None
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalises over the trailing ``normalized_shape`` dims, then scales and shifts."""
+    _float_input("layer_norm", input)
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(int(s) for s in normalized_shape)
+    k = len(normalized_shape)
+    shape = tuple(input._data.shape)
+    if k == 0 or shape[len(shape) - k:] != normalized_shape or k > len(shape):
+        raise RuntimeError(f"layer_norm: Given normalized_shape={list(normalized_shape)}, "
+                           f"expected input with shape [*, {', '.join(map(str, normalized_shape))}"
+                           f"], but got input of size {list(shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t._data.shape) != normalized_shape:
+            raise RuntimeError(f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
+                               f"normalized_shape {normalized_shape}")
+    return LayerNorm.apply(input, weight, bias, k, eps)
+
+
+class GroupNorm(Function):
+    @staticmethod
+    def forward(ctx, input, weight, bias, groups, eps):
+        x = input._data
+        xp = backend.xp_of(x)
+        n, c = x.shape[:2]
+        xg = x.reshape(n, groups, -1)
+        mean = xg.mean(axis=2, keepdims=True)
+        xc = xg - mean
+        var = xp.square(xc).mean(axis=2, keepdims=True)
+        invstd = 1 / xp.sqrt(var + eps)
+        xc *= invstd
+        xhat = xc.reshape(x.shape)
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        ctx.xhat, ctx.invstd, ctx.groups, ctx.weight, ctx.shape = xhat, invstd, groups, weight, \
+            shape
+        return _affine(xhat, weight, bias, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data
+        xhat, shape = ctx.xhat, ctx.shape
+        n = g.shape[0]
+        axes = (0,) + tuple(range(2, g.ndim))
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        dx = gw = gb = None
+        if need_x:
+            gx = g if ctx.weight is None else g * ctx.weight._data.reshape(shape)
+            gx = gx.reshape(n, ctx.groups, -1)
+            xg = xhat.reshape(n, ctx.groups, -1)
+            dx = gx - gx.mean(axis=2, keepdims=True)
+            dx -= xg * (gx * xg).mean(axis=2, keepdims=True)
+            dx *= ctx.invstd
+            dx = dx.reshape(g.shape)
+        if need_w:
+            gw = (g * xhat).sum(axis=axes)
+        if need_b:
+            gb = g.sum(axis=axes)
+        return dx, gw, gb, None, None
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalises each group of channels of an (N, C, ...) input over its channels and space."""
+    _float_input("group_norm", input)
+    shape = tuple(input._data.shape)
+    if len(shape) < 2 or shape[1] % num_groups:
+        raise RuntimeError(f"group_norm: Expected number of channels in input to be divisible "
+                           f"by num_groups, but got input of shape {list(shape)} and "
+                           f"num_groups={num_groups}")
+    return GroupNorm.apply(input, weight, bias, num_groups, eps)
+
+
+# -- losses -------------------------------------------------------------------------------------
+def _reduce_scale(g, reduction: str, denom):
+    """The per-element factor the upstream gradient contributes, for each reduction."""
+    if reduction == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return g / denom
+    return g
+
+
+class CrossEntropy(Function):
+    """Fused log-softmax + NLL (class indices) or soft targets; grad = softmax * sum(q) - q."""
+
+    @staticmethod
+    def forward(ctx, input, target, weight, ignore_index, reduction, smoothing, is_logp):
+        x = input._data
+        xp = backend.xp_of(x)
+        c = x.shape[1]
+        logp = x if is_logp else _log_softmax_array(x, 1)
+        wshape = (1, c) + (1,) * (x.ndim - 2)
+        w = None if weight is None else weight._data.astype(x.dtype, copy=False).reshape(wshape)
+        t = target._data
+        if t.dtype.kind in "iub":
+            valid = t != ignore_index
+            t_safe = xp.where(valid, t, 0) if ignore_index is not None else t
+            picked = xp.take_along_axis(logp, t_safe[:, None], axis=1)[:, 0]
+            wt = valid.astype(x.dtype) if w is None else w.reshape(c)[t_safe] * valid
+            loss = -(picked * wt)
+            if smoothing:
+                smooth = -(logp.sum(axis=1) if w is None else (logp * w).sum(axis=1))
+                loss *= 1 - smoothing
+                loss += (smoothing / c) * (smooth * valid)
+            denom = wt.sum()
+            ctx.t_safe, ctx.wt, ctx.valid = t_safe, wt, valid
+        else:
+            tgt = t.astype(x.dtype, copy=False)
+            if smoothing:
+                tgt = tgt * (1 - smoothing) + smoothing / c
+            q = tgt if w is None else tgt * w
+            loss = -(logp * q).sum(axis=1)
+            denom = loss.size
+            ctx.q = q
+        ctx.logp, ctx.w, ctx.denom, ctx.reduction, ctx.smoothing, ctx.is_logp = \
+            logp, w, denom, reduction, smoothing, is_logp
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        if reduction == "sum":
+            return total
+        with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan
+            return total / denom
+
+    @staticmethod
+    def backward(ctx, grad):
+        logp, w, smoothing = ctx.logp, ctx.w, ctx.smoothing
+        xp = backend.xp_of(logp)
+        c = logp.shape[1]
+        s = _reduce_scale(grad._data, ctx.reduction, ctx.denom)
+        s = s[:, None] if s.ndim else s  # per-sample factor, broadcast over classes
+        need_x, need_t = ctx.needs_input_grad[:2]
+        dx = dt = None
+        if hasattr(ctx, "t_safe"):
+            if need_x:
+                hot = ctx.wt * (1 - smoothing) if smoothing else ctx.wt
+                hot = hot[:, None] * s
+                if ctx.is_logp:
+                    dx = xp.zeros_like(logp)
+                else:
+                    qsum = ctx.wt * (1 - smoothing) if smoothing else ctx.wt
+                    if smoothing:
+                        wsum = c if w is None else w.sum()
+                        qsum = qsum + (smoothing / c) * wsum * ctx.valid
+                    dx = xp.exp(logp)
+                    dx *= qsum[:, None] * s
+                _subtract_at_targets(dx, ctx.t_safe, hot)
+                if smoothing:
+                    spread = ctx.valid[:, None] * s * (smoothing / c)
+                    dx -= spread if w is None else spread * w
+        else:
+            q = ctx.q
+            if need_x:
+                dx = -q * s
+                if not ctx.is_logp:
+                    dx += xp.exp(logp) * (q.sum(axis=1, keepdims=True) * s)
+            if need_t:
+                dt = -(logp if w is None else logp * w) * s
+                if smoothing:
+                    dt *= 1 - smoothing
+        return dx, dt, None, None, None, None, None
+
+
+def _subtract_at_targets(dx, t_safe, values) -> None:
+    """dx[n, t[n, ...], ...] -= values[n, 0, ...] (each position hit once)."""
+    xp = backend.xp_of(dx)
+    idx = []
+    rest = t_safe.shape[1:]
+    for axis, size in enumerate((dx.shape[0],) + tuple(rest)):
+        shape = [1] * t_safe.ndim
+        shape[axis] = size
+        idx.append(xp.arange(size).reshape(shape))
+    dx[(idx[0], t_safe) + tuple(idx[1:])] -= values[:, 0]
+
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: {reduction} is not a valid value for reduction; use 'none', "
+                         "'mean' or 'sum'")
+
+
+def _class_loss(op: str, input, target, weight, ignore_index, reduction, smoothing, is_logp):
+    _float_input(op, input)
+    _checks.tensor_type(op, "target", target)
+    _check_reduction(op, reduction)
+    if not 0.0 <= smoothing <= 1.0:
+        raise RuntimeError(f"{op}: label_smoothing must be between 0.0 and 1.0. Got: {smoothing}")
+    x, t = input._data, target._data
+    unbatched = x.ndim == 1
+    if unbatched:
+        input, target = input.reshape(1, -1), target.reshape((1,) + tuple(t.shape))
+        x, t = input._data, target._data
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expected input of shape (C,), (N, C) or (N, C, d1, ...), got "
+                         f"{tuple(x.shape)}")
+    c = x.shape[1]
+    if t.dtype.kind in "iu":
+        expected = (x.shape[0],) + tuple(x.shape[2:])
+        if tuple(t.shape) != expected:
+            raise RuntimeError(f"{op}: expected target of shape {expected} (class indices) for "
+                               f"input {tuple(x.shape)}, got {tuple(t.shape)}")
+        if isinstance(t, np.ndarray) and t.size:
+            bad = (t != ignore_index) & ((t < 0) | (t >= c))
+            if bad.any():
+                raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
+    elif t.dtype.kind == "f":
+        if is_logp:
+            raise RuntimeError(f"{op}: expected target of an integer dtype (class indices), "
+                               f"got {target.dtype.name}")
+        if tuple(t.shape) != tuple(x.shape):
+            raise RuntimeError(f"{op}: expected probability targets of the input's shape "
+                               f"{tuple(x.shape)}, got {tuple(t.shape)}")
+    else:
+        raise RuntimeError(f"{op}: expected target of an integer (class indices) or floating "
+                           f"(probabilities) dtype, got {target.dtype.name}")
+    if weight is not None and (weight._data.ndim != 1 or weight._data.shape[0] != c):
+        raise RuntimeError(f"{op}: weight tensor should be defined either for all {c} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+    out = CrossEntropy.apply(input, target, weight, ignore_index, reduction, smoothing, is_logp)
+    if unbatched and reduction == "none":
+        out = out.reshape(())
+    return out
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy from logits (log-softmax + NLL fused); see ``nn.CrossEntropyLoss``."""
+    return _class_loss("cross_entropy", input, target, weight, ignore_index, reduction,
+                       float(label_smoothing), False)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices given log-probabilities."""
+    return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, True)
+
+
+def _reduce(loss, reduction: str):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return total / loss.size if reduction == "mean" else total
+
+
+class BinaryCrossEntropy(Function):
+    @staticmethod
+    def forward(ctx, input, target, weight, reduction):
+        x, t = input._data, target._data.astype(input._data.dtype, copy=False)
+        xp = backend.xp_of(x)
+        with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped as PyTorch does
+            log_x = xp.maximum(xp.log(x), -100)
+            log_1mx = xp.maximum(xp.log1p(-x), -100)
+        loss = -(t * log_x + (1 - t) * log_1mx)
+        if weight is not None:
+            loss = loss * weight._data
+        ctx.arrays = (x, t, log_x, log_1mx)
+        ctx.weight, ctx.reduction, ctx.size = weight, reduction, loss.size
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, log_x, log_1mx = ctx.arrays
+        xp = backend.xp_of(x)
+        s = _reduce_scale(grad._data, ctx.reduction, ctx.size)
+        if ctx.weight is not None:
+            s = s * ctx.weight._data
+        need_x, need_t = ctx.needs_input_grad[:2]
+        dx = s * (x - t) / xp.maximum((1 - x) * x, 1e-12) if need_x else None
+        dt = s * (log_1mx - log_x) if need_t else None
+        return dx, dt, None, None
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """-w (t log x + (1 - t) log(1 - x)) for probabilities x; logs clamped at -100."""
+    _float_input("binary_cross_entropy", input)
+    _check_reduction("binary_cross_entropy", reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         "size.")
+    x = input._data
+    if isinstance(x, np.ndarray) and x.size and ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    return BinaryCrossEntropy.apply(input, target, weight, reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    @staticmethod
+    def forward(ctx, input, target, weight, pos_weight, reduction):
+        x, t = input._data, target._data.astype(input._data.dtype, copy=False)
+        xp = backend.xp_of(x)
+        # log(sigmoid(-x)) = -(max(x, 0) + log1p(exp(-|x|))): never exponentiates a large value
+        log_sig_neg = -(xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x))))
+        log_sig = log_sig_neg + x
+        if pos_weight is None:
+            loss = -(t * log_sig + (1 - t) * log_sig_neg)
+        else:
+            loss = -(pos_weight._data * t * log_sig + (1 - t) * log_sig_neg)
+        if weight is not None:
+            loss = loss * weight._data
+        ctx.arrays = (x, t, log_sig)
+        ctx.weight, ctx.pos_weight, ctx.reduction, ctx.size = weight, pos_weight, reduction, \
+            loss.size
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, log_sig = ctx.arrays
+        xp = backend.xp_of(x)
+        s = _reduce_scale(grad._data, ctx.reduction, ctx.size)
+        if ctx.weight is not None:
+            s = s * ctx.weight._data
+        sig = xp.exp(log_sig)
+        need_x, need_t = ctx.needs_input_grad[:2]
+        dx = dt = None
+        if ctx.pos_weight is None:
+            if need_x:
+                dx = s * (sig - t)
+            if need_t:
+                dt = -s * x
+        else:
+            pw = ctx.pos_weight._data
+            if need_x:
+                dx = s * (sig * (pw * t + 1 - t) - pw * t)
+            if need_t:
+                dt = s * ((1 - pw) * log_sig - x)
+        return dx, dt, None, None, None
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross-entropy fused and stable for logits of any magnitude."""
+    _float_input("binary_cross_entropy_with_logits", input)
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
+    return BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)
+
+
+# -- activations --------------------------------------------------------------------------------
+class _Piecewise(Function):
+    """Piecewise-linear activations: backward is grad times a constant 0/1/slope mask."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * _make(ctx.factor), None, None
+
+
+class Hardtanh(_Piecewise):
+    @staticmethod
+    def forward(ctx, input, min_val, max_val):
+        x = input._data
+        xp = backend.xp_of(x)
+        ctx.factor = ((x > min_val) & (x < max_val)).astype(x.dtype)
+        return xp.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+
+
+class LeakyRelu(_Piecewise):
+    @staticmethod
+    def forward(ctx, input, slope, _unused):
+        x = input._data
+        xp = backend.xp_of(x)
+        positive = x > 0
+        ctx.factor = xp.where(positive, x.dtype.type(1), x.dtype.type(slope))
+        return xp.where(positive, x, x * x.dtype.type(slope))
+
+
+class Threshold(_Piecewise):
+    @staticmethod
+    def forward(ctx, input, threshold, value):
+        x = input._data
+        xp = backend.xp_of(x)
+        keep = x > threshold
+        ctx.factor = keep.astype(x.dtype)
+        return xp.where(keep, x, x.dtype.type(value))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    _float_input("hardtanh", input)
+    if min_val > max_val:
+        raise ValueError("hardtanh: min_val cannot be greater than max_val")
+    return Hardtanh.apply(input, min_val, max_val)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    _float_input("leaky_relu", input)
+    return LeakyRelu.apply(input, negative_slope, None)
+
+
+def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
+    _float_input("threshold", input)
+    return Threshold.apply(input, threshold, value)
+
+
+class Elu(Function):
+    @staticmethod
+    def forward(ctx, input, alpha, scale, input_scale):
+        x = input._data
+        xp = backend.xp_of(x)
+        ctx.save_for_backward(input)
+        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
+        neg = (alpha * scale) * xp.expm1(xp.minimum(x, 0) * input_scale)
+        pos = x * x.dtype.type(scale) if scale != 1 else x
+        return xp.where(x > 0, pos, neg.astype(x.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        k = ctx.input_scale
+        negative = ew.exp(ew.clamp(x, max=0.0) * k) * (ctx.alpha * ctx.scale * k)
+        return grad * ew.where(x > 0, float(ctx.scale), negative), None, None, None
+
+
+def elu(input: Tensor, alpha: float = 1.0, scale: float = 1.0, input_scale: float = 1.0) -> Tensor:
+    """scale * x for x > 0, else scale * alpha * (exp(input_scale * x) - 1).
+
+    ``scale`` serves SELU and ``input_scale`` CELU (input_scale = 1 / alpha).
+    """
+    _float_input("elu", input)
+    return Elu.apply(input, alpha, scale, input_scale)
+
+
+class Gelu(Function):
+    @staticmethod
+    def forward(ctx, input, approximate):
+        x = input._data
+        xp = backend.xp_of(x)
+        ctx.save_for_backward(input)
+        ctx.tanh = approximate == "tanh"
+        if approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+            return (0.5 * x * (1 + xp.tanh(inner))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1 + ew._erf(x / _SQRT2))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        if ctx.tanh:
+            x2 = x * x
+            t = ew.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x2 * x))
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 0.134145 * x2)
+        else:
+            cdf = 0.5 * (1 + ew.erf(x * (1 / _SQRT2)))
+            d = cdf + x * ew.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return grad * d, None
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+    _float_input("gelu", input)
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"gelu: approximate argument must be either none or tanh, got "
+                           f"{approximate!r}")
+    return Gelu.apply(input, approximate)
+
+
+def _sigmoid_array(x):
+    xp = backend.xp_of(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _softplus_array(x):
+    xp = backend.xp_of(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+class Silu(Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        x = input._data
+        return x * _sigmoid_array(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        s = ew.sigmoid(x)
+        return grad * (s * (1 + x * (1 - s)))
+
+
+def silu(input: Tensor) -> Tensor:
+    """x * sigmoid(x)."""
+    _float_input("silu", input)
+    return Silu.apply(input)
+
+
+class Mish(Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        x = input._data
+        xp = backend.xp_of(x)
+        return (x * xp.tanh(_softplus_array(x))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        t = ew.tanh(softplus(x))
+        return grad * (t + x * ew.sigmoid(x) * (1 - t * t))
+
+
+def mish(input: Tensor) -> Tensor:
+    """x * tanh(softplus(x))."""
+    _float_input("mish", input)
+    return Mish.apply(input)
+
+
+class Softplus(Function):
+    @staticmethod
+    def forward(ctx, input, beta, threshold):
+        ctx.save_for_backward(input)
+        ctx.beta, ctx.threshold = beta, threshold
+        x = input._data
+        xp = backend.xp_of(x)
+        bx = x * beta if beta != 1 else x
+        soft = _softplus_array(bx)
+        if beta != 1:
+            soft = soft / beta
+        return xp.where(bx > threshold, x, soft.astype(x.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        bx = x * ctx.beta if ctx.beta != 1 else x
+        return grad * ew.where(bx > ctx.threshold, 1.0, ew.sigmoid(bx)), None, None
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, linear above ``threshold``; stable for large |x|."""
+    _float_input("softplus", input)
+    return Softplus.apply(input, beta, threshold)
+
+
+class LogSigmoid(Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return -_softplus_array(-input._data)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * ew.sigmoid(-x)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), stable."""
+    _float_input("logsigmoid", input)
+    return LogSigmoid.apply(input)
+
+
+class Embedding(Function):
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        w, idx = weight._data, indices._data
+        ctx.idx, ctx.shape, ctx.padding_idx, ctx.freq = idx, w.shape, padding_idx, \
+            scale_grad_by_freq
+        return w[idx]
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad._data
+        xp = backend.xp_of(g)
+        idx = ctx.idx.reshape(-1)
+        rows = g.reshape(-1, ctx.shape[1])
+        if ctx.freq:
+            counts = xp.bincount(idx, minlength=ctx.shape[0])
+            rows = rows / counts[idx][:, None].astype(g.dtype)
+        dw = xp.zeros(ctx.shape, g.dtype)
+        backend.of(g).scatter_add(dw, idx, rows)
+        if ctx.padding_idx is not None:
+            dw[ctx.padding_idx] = 0
+        return dw, None, None, None
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; no gradient into ``padding_idx``."""
+    _checks.tensor_type("embedding", "input", input)
+    _checks.tensor_type("embedding", "weight", weight)
+    idx = input._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"embedding: Expected tensor for argument #1 'indices' to have one "
+                           f"of the following scalar types: Long, Int; but got "
+                           f"{input.dtype.name} instead")
+    if weight._data.ndim != 2:
+        raise RuntimeError(f"embedding: weight must be 2-D, got shape {tuple(weight.shape)}")
+    n = weight._data.shape[0]
+    if isinstance(idx, np.ndarray) and idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"index out of range in self (embedding of {n} rows, got indices in "
+                         f"[{int(idx.min())}, {int(idx.max())}])")
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx = padding_idx % n
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    return Embedding.apply(weight, input, padding_idx, scale_grad_by_freq)
+
+
+def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
+    """Rescales (in place, no history) the looked-up rows whose norm exceeds max_norm."""
+    w = weight._data
+    xp = backend.xp_of(w)
+    rows = xp.unique(idx.reshape(-1))
+    norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    w[rows] *= scale[:, None]
+    weight._vbox[0] += 1
