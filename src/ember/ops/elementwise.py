@@ -44,6 +44,12 @@ def _operands(op: str, a, b):
 _SCALARS = (int, float, bool)
 
 
+def _scalars(a, b):
+    """The non-tensor operands, kept for backward (tensors go through save_for_backward, so
+    they are released after backward)."""
+    return (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+
+
 def _scalar(op: str, value):
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -106,7 +112,7 @@ class Mul(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars(a, b)
         return _binary("mul", np.multiply, a, b)
 
     @staticmethod
@@ -129,7 +135,7 @@ class Div(Function):
             y = y.astype(f) if hasattr(y, "astype") else float(y)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars(a, b)
         try:
             return x / y
         except ValueError:
@@ -159,7 +165,7 @@ class Pow(Function):
             raise _checks.broadcast_error("pow", x, y) from None
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars(a, b)
         ctx.save_output()
         return out
 
@@ -450,7 +456,7 @@ class Where(Function):
     def forward(ctx, cond, a, b):
         c = cond._data
         x, y = _operands("where", a, b)
-        ctx.cond = cond
+        ctx.save_for_backward(cond)
         xp = backend.xp_of(c)
         try:
             return xp.where(c, x, y)
@@ -459,7 +465,7 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        cond = ctx.cond
+        cond, = ctx.saved_tensors
         _, na, nb = ctx.needs_input_grad[:3]
         zero = grad * 0
         return None, where(cond, grad, zero) if na else None, where(cond, zero, grad) if nb else None
@@ -521,7 +527,7 @@ class Remainder(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars(a, b)
         return _binary("remainder", np.remainder, a, b)
 
     @staticmethod

@@ -218,7 +218,8 @@ class Gather(Function):
     @staticmethod
     def forward(ctx, a, dim, index):
         x, idx = a._data, index._data
-        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        ctx.shape, ctx.dim = x.shape, dim
+        ctx.save_for_backward(index)
         if idx.size == 0:
             return backend.xp_of(x).zeros(idx.shape, x.dtype)
         return x[_grid(idx, dim)]
@@ -226,14 +227,16 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         zeros = _make(backend.xp_of(grad._data).zeros(ctx.shape, grad._data.dtype))
-        return scatter_add(zeros, ctx.dim, ctx.index, grad), None, None
+        index, = ctx.saved_tensors
+        return scatter_add(zeros, ctx.dim, index, grad), None, None
 
 
 class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, a, dim, index, src):
         idx = index._data
-        ctx.dim, ctx.index, ctx.src_shape = dim, index, src._data.shape
+        ctx.dim, ctx.src_shape = dim, src._data.shape
+        ctx.save_for_backward(index)
         out = a._data.copy()
         backend.of(out).scatter_add(out, _grid(idx, dim), src._data[_region(idx.shape)])
         return out
@@ -241,7 +244,8 @@ class ScatterAdd(Function):
     @staticmethod
     def backward(ctx, grad):
         need_a, need_src = ctx.needs_input_grad[0], ctx.needs_input_grad[3]
-        g_src = _gather_to(grad, ctx.dim, ctx.index, ctx.src_shape) if need_src else None
+        index, = ctx.saved_tensors
+        g_src = _gather_to(grad, ctx.dim, index, ctx.src_shape) if need_src else None
         return grad if need_a else None, None, None, g_src
 
 
@@ -262,7 +266,8 @@ class Scatter(Function):
     def forward(ctx, a, dim, index, src, reduce):
         x, idx = a._data, index._data
         is_tensor = isinstance(src, Tensor)
-        ctx.dim, ctx.index, ctx.reduce = dim, index, reduce
+        ctx.dim, ctx.reduce = dim, reduce
+        ctx.save_for_backward(index)
         ctx.src_shape = src._data.shape if is_tensor else None
         out = x.copy()
         values = src._data[_region(idx.shape)] if is_tensor else src
@@ -283,11 +288,12 @@ class Scatter(Function):
             raise RuntimeError("scatter: the derivative of reduce='multiply' is not implemented "
                                "(as in PyTorch); use reduce=None or 'add' when gradients flow")
         need_a, need_src = ctx.needs_input_grad[0], ctx.needs_input_grad[3]
+        index, = ctx.saved_tensors
         g_a = g_src = None
         if need_a:
-            g_a = grad if ctx.reduce == "add" else scatter(grad, ctx.dim, ctx.index, 0.0)
+            g_a = grad if ctx.reduce == "add" else scatter(grad, ctx.dim, index, 0.0)
         if need_src:
-            g_src = _gather_to(grad, ctx.dim, ctx.index, ctx.src_shape)
+            g_src = _gather_to(grad, ctx.dim, index, ctx.src_shape)
         return g_a, None, None, g_src, None
 
 
@@ -367,13 +373,15 @@ class IndexSelect(Function):
     @staticmethod
     def forward(ctx, a, dim, index):
         x = a._data
-        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        ctx.shape, ctx.dim = x.shape, dim
+        ctx.save_for_backward(index)
         return backend.xp_of(x).take(x, index._data, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
         zeros = _make(backend.xp_of(grad._data).zeros(ctx.shape, grad._data.dtype))
-        return index_add(zeros, ctx.dim, ctx.index, grad), None, None
+        index, = ctx.saved_tensors
+        return index_add(zeros, ctx.dim, index, grad), None, None
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -392,7 +400,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 class IndexAdd(Function):
     @staticmethod
     def forward(ctx, a, dim, index, source, alpha):
-        ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
+        ctx.dim, ctx.alpha = dim, alpha
+        ctx.save_for_backward(index)
         out = a._data.copy()
         values = source._data if alpha == 1 else source._data * alpha
         backend.of(out).scatter_add(out, (slice(None),) * dim + (index._data,), values)
@@ -403,7 +412,8 @@ class IndexAdd(Function):
         need_a, need_src = ctx.needs_input_grad[0], ctx.needs_input_grad[3]
         g_src = None
         if need_src:
-            g_src = index_select(grad, ctx.dim, ctx.index)
+            index, = ctx.saved_tensors
+            g_src = index_select(grad, ctx.dim, index)
             if ctx.alpha != 1:
                 g_src = g_src * ctx.alpha
         return grad if need_a else None, None, None, g_src, None
