@@ -1,7 +1,7 @@
 """ember against PyTorch and the hand-written NumPy floor, measured side by side.
 
     python benchmarks/run.py [--quick] [--rounds N] [--rows mlp,cnn,...] [--json]
-                             [--device cuda] [--profile]
+                             [--device cuda] [--frameworks ember,torch,numpy] [--profile]
 
 Rows: (1) mlp, (2) lenet, (3) cnn: ms per training step (zero_grad, forward, loss, backward,
 optimizer step); (4) overhead: µs per op for ``a + b`` on 1-element tensors with and without
@@ -285,7 +285,9 @@ def row_overhead(fws: list[Framework], cfg: Config) -> list[dict]:
             per_case[case][fw.name] = None if fn_ops is None else (
                 lambda fn_ops=fn_ops: overhead._time_per_op(*fn_ops, min_time=cfg.overhead_time))
     rows = []
+    on_cpu = " (cpu tensors)" if any(fw.device != "cpu" for fw in fws) else ""
     for case, (key, title) in keys.items():
+        title += on_cpu
         results = _alternate(per_case[case], cfg.rounds, key)
         rows.append(_entry(key, title, "µs/op", results, higher_is_better=False))
     return rows
@@ -430,6 +432,7 @@ def machine_info() -> dict:
                                                     "MKL_NUM_THREADS")}}
     import ember
     info["ember"] = ember.__version__
+    info["ember_commit"] = _git_commit()
     try:
         import torch
         info["torch"] = torch.__version__
@@ -448,13 +451,25 @@ def machine_info() -> dict:
 
 
 def _cpu_model() -> str:
+    """'model name (family F model M)' from /proc/cpuinfo: VMs often hide the full name."""
+    fields = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return platform.processor() or "unknown"
+    return (f"{fields.get('model name', 'unknown')} (family {fields.get('cpu family', '?')} "
+            f"model {fields.get('model', '?')})")
+
+
+def _git_commit() -> str | None:
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent,
+                              capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return proc.stdout.strip() or None
 
 
 # -- output -------------------------------------------------------------------------------
@@ -570,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--rows", type=_parse_rows, default=ROW_GROUPS,
                         help=f"comma-separated subset of {','.join(ROW_GROUPS)} (or 1-6)")
+    parser.add_argument("--frameworks", default="ember,torch,numpy",
+                        help="comma-separated subset of ember,torch,numpy (numpy: the floor)")
     parser.add_argument("--profile", action="store_true",
                         help="instead of timing, print cProfile's top 15 functions of "
                              "ember's step for the selected rows")
@@ -580,7 +597,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print(profile_rows(args.rows, cfg, args.device))
         return 0
-    report = run_benchmarks(args.rows, cfg, args.device)
+    include = tuple(name.strip() for name in args.frameworks.split(","))
+    report = run_benchmarks(args.rows, cfg, args.device, include)
     print(json.dumps(report, indent=1) if args.json else format_table(report))
     return 0
 

@@ -17,7 +17,7 @@ def _leaf(values, dtype=ember.float32):
     return ember.tensor(values, dtype=dtype, requires_grad=True)
 
 
-# -- accumulation and retain_graph -----------------------------------------------------------
+# -- accumulation and retain_graph ----------------------------------------------------------------
 def test_gradients_accumulate_over_backward_calls():
     x = _leaf([1.0, 2.0, 3.0])
     (x * x).sum().backward()
@@ -76,7 +76,7 @@ def test_shared_subexpression_gets_the_sum_of_its_gradients():
     np.testing.assert_allclose(x.grad.numpy(), [4.0 + 32.0])
 
 
-# -- grad modes ---------------------------------------------------------------------------------
+# -- grad modes -----------------------------------------------------------------------------------
 def test_no_grad_context_and_decorator():
     x = _leaf([1.0])
     with ember.no_grad():
@@ -153,7 +153,7 @@ def test_grad_mode_restored_after_an_exception():
     assert ember.is_grad_enabled()
 
 
-# -- hooks and retain_grad -------------------------------------------------------------------------
+# -- hooks and retain_grad ------------------------------------------------------------------------
 def test_hook_on_leaf_replaces_the_gradient():
     x = _leaf([1.0, 2.0])
     seen = []
@@ -203,7 +203,7 @@ def test_non_leaf_grad_is_none_without_retain_grad():
     assert y.grad is None and not y.is_leaf and x.is_leaf
 
 
-# -- custom Function -------------------------------------------------------------------------------
+# -- custom Function ------------------------------------------------------------------------------
 class CubeFn(Function):
     @staticmethod
     def forward(ctx, x, k):
@@ -296,7 +296,7 @@ def test_custom_function_matches_torch(torch):
     np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-5)
 
 
-# -- double backward ----------------------------------------------------------------------------------
+# -- double backward ------------------------------------------------------------------------------
 def _mlp(lib, x, w1, b1, w2, b2):
     h = (x @ w1 + b1).tanh()
     g = (h @ w2 + b2).sigmoid()
@@ -338,7 +338,7 @@ def test_gradgradcheck_on_composed_ops():
                                         (x, w))
 
 
-# -- autograd.grad --------------------------------------------------------------------------------------
+# -- autograd.grad --------------------------------------------------------------------------------
 def test_autograd_grad_does_not_touch_dot_grad():
     x, y = _leaf([1.0, 2.0]), _leaf([3.0])
     out = (x * y).sum()
@@ -366,7 +366,7 @@ def test_autograd_grad_of_a_non_leaf_and_grad_outputs():
     np.testing.assert_allclose(gh.numpy(), [6.0, 6.0])
 
 
-# -- version counter --------------------------------------------------------------------------------------
+# -- version counter ------------------------------------------------------------------------------
 def test_modifying_a_saved_output_in_place_raises():
     x = _leaf([0.5, -0.5])
     y = x.sigmoid()
@@ -412,7 +412,7 @@ def test_in_place_on_leaf_that_requires_grad_raises():
     np.testing.assert_allclose(x.detach().numpy(), [2.0])
 
 
-# -- long chains, freeing the graph --------------------------------------------------------------------------
+# -- long chains, freeing the graph ---------------------------------------------------------------
 def test_ten_thousand_op_chain_has_no_recursion_error():
     x = _leaf([1.0])
     y = x
@@ -476,7 +476,7 @@ def test_retain_graph_keeps_saved_tensors():
     assert ref() is None
 
 
-# -- anomaly mode and gradcheck ------------------------------------------------------------------------------
+# -- anomaly mode and gradcheck -------------------------------------------------------------------
 def test_detect_anomaly_names_the_op_producing_nan():
     x = _leaf([-1.0, 1.0])
     with ember.autograd.detect_anomaly():

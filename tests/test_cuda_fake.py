@@ -850,3 +850,101 @@ def test_load_cuda_backend_without_cupy(monkeypatch):
         cupy_backend.load_cuda_backend()
     with contextlib.suppress(RuntimeError):
         assert not backend.cuda_available() or backend._cuda is not None
+
+
+# -- the whole op registry on the device ---------------------------------------------------------
+try:
+    from op_db import Maker, op_db
+except Exception:  # noqa: BLE001 - the registry is optional here; its own tests report it
+    Maker, op_db = None, []
+
+
+def _device_args(values, device, dtype, info, sample, leaves, top=True):
+    """A sample's plain data as tensors on ``device`` (float64 data: ``dtype``, leaves)."""
+    out = []
+    for position, value in enumerate(values):
+        if isinstance(value, (list, tuple)) and any(isinstance(v, np.ndarray) for v in value):
+            out.append(type(value)(_device_args(value, device, dtype, info, sample, leaves,
+                                                False)))
+        elif isinstance(value, np.ndarray):
+            is_data = value.dtype == np.float64
+            array = value.astype(dtype) if is_data else value
+            wants_grad = is_data and info.grad and dtype.startswith("float") and (
+                info.grad_args is None or not top or position in info.grad_args)
+            noncontig = sample.noncontig and is_data and array.ndim >= 1
+            storage = (np.ascontiguousarray(array.T) if noncontig and array.ndim >= 2 else
+                       np.repeat(array, 2) if noncontig else np.array(array, order="C"))
+            base = ember.from_numpy(storage.copy()).to(device)
+            if wants_grad:
+                base.requires_grad_(True)
+                leaves.append(base)
+            out.append(base.permute(*reversed(range(array.ndim))) if noncontig and array.ndim >= 2
+                       else base[::2] if noncontig else base)
+        else:
+            out.append(value)
+    return out
+
+
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        return [o for item in out for o in _flat(item)]
+    return [out]
+
+
+def _run_op(info, sample, dtype, device):
+    """(outputs, leaf gradients) of one sample on ``device``, seeded for random ops."""
+    leaves: list = []
+    args = _device_args(sample.args, device, dtype, info, sample, leaves)
+    kwargs = dict(zip(sample.kwargs, _device_args(list(sample.kwargs.values()), device, dtype,
+                                                  info, sample, leaves, top=False)))
+    ember.manual_seed(0)
+    out = info.op(*args, **kwargs)
+    diff = [o for o in _flat(out) if isinstance(o, ember.Tensor) and o.requires_grad]
+    grads = []
+    if diff and leaves:
+        rng = np.random.default_rng(1)
+        loss = sum((o * ember.from_numpy(rng.standard_normal(tuple(o.shape)).astype(dtype))
+                    .to(device)).sum() for o in diff)
+        loss.backward()
+        grads = [leaf.grad for leaf in leaves]
+    return _flat(out), grads
+
+
+def check_op_on_device(info, dtype, device, array_type, atol=0.0, rtol=0.0):
+    """Every sample of ``info``: results on ``device`` equal the CPU's, in dtype and value,
+    and stay there (type ``array_type``); so do the gradients of the device leaves."""
+    samples = info.samples(Maker(dtype, 0))
+    for i, sample in enumerate(samples):
+        what = f"{info.name}[{sample.name or i}]"
+        cpu_out, cpu_grads = _run_op(info, sample, dtype, "cpu")
+        dev_out, dev_grads = _run_op(info, sample, dtype, device)
+        assert len(dev_out) == len(cpu_out), what
+        for k, (d, c) in enumerate(zip(dev_out, cpu_out)):
+            if not isinstance(c, ember.Tensor):
+                assert d == c, f"{what} output {k}: {d!r} != {c!r}"
+                continue
+            assert type(d._data) is array_type, f"{what} output {k} left the device"
+            assert d.device == ember.device(device), f"{what} output {k} on {d.device}"
+            assert d.dtype == c.dtype and tuple(d.shape) == tuple(c.shape), what
+            np.testing.assert_allclose(d.detach().cpu().numpy(), c.detach().numpy(), atol=atol,
+                                       rtol=rtol, equal_nan=True, err_msg=f"{what} output {k}")
+        assert len(dev_grads) == len(cpu_grads), what
+        for k, (d, c) in enumerate(zip(dev_grads, cpu_grads)):
+            assert (d is None) == (c is None), f"{what} gradient {k}"
+            if d is None:
+                continue
+            assert type(d._data) is array_type, f"{what} gradient {k} left the device"
+            assert d.dtype == c.dtype, f"{what} gradient {k} dtype"
+            np.testing.assert_allclose(d.cpu().numpy(), c.numpy(), atol=atol, rtol=rtol,
+                                       equal_nan=True, err_msg=f"{what} gradient {k}")
+
+
+def op_cases():
+    return [pytest.param(info, dtype, id=f"{info.name}-{dtype}")
+            for info in op_db for dtype in info.dtypes]
+
+
+@pytest.mark.skipif(not op_db, reason="tests/op_db.py is not importable")
+@pytest.mark.parametrize("info, dtype", op_cases())
+def test_op_registry_on_fake_device(fake_cuda, info, dtype):
+    check_op_on_device(info, dtype, "cuda", FakeCudaArray)

@@ -472,3 +472,45 @@ def test_mlp_with_batchnorm_trains_like_torch(torch):
         np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
     for (k, t), (_, e) in zip(t_model.state_dict().items(), e_model.state_dict().items()):
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-3, atol=1e-4, err_msg=k)
+
+
+def test_full_backward_hooks_match_torch(torch):
+    def run(lib):
+        lib.manual_seed(0)
+        m = lib.nn.Linear(3, 2)
+        with lib.no_grad():
+            m.weight.copy_(lib.tensor([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]]))
+        seen = []
+        m.register_full_backward_pre_hook(lambda mod, go: seen.append(("pre", go[0].numpy()
+                                                                        .copy())))
+        m.register_full_backward_hook(
+            lambda mod, gi, go: (seen.append(("post", gi[0].numpy().copy(), go[0].numpy()
+                                              .copy())), (gi[0] * 2,))[1])
+        x = lib.tensor([[1.0, -1.0, 0.5]], requires_grad=True)
+        (m(x) * lib.tensor([[1.0, 3.0]])).sum().backward()
+        return seen, x.grad.numpy()
+    t_seen, t_grad = run(torch)
+    e_seen, e_grad = run(ember)
+    assert [s[0] for s in e_seen] == [s[0] for s in t_seen] == ["pre", "post"]
+    for t, e in zip(t_seen, e_seen):
+        for a, b in zip(t[1:], e[1:]):
+            np.testing.assert_allclose(b, a)
+    np.testing.assert_allclose(e_grad, t_grad)  # the hook's doubled grad_input is used
+
+
+def test_backward_hook_without_input_grad():
+    m = nn.Linear(2, 1)
+    calls = []
+    m.register_full_backward_hook(lambda mod, gi, go: calls.append((gi, go[0].shape)))
+    m(ember.ones(4, 2)).sum().backward()
+    assert calls == [((None,), (4, 1))]
+    assert m.weight.grad is not None
+
+
+def test_parameter_container_reprs_match_torch(torch):
+    def build(lib):
+        return (lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2, 3)),
+                                      lib.nn.Parameter(lib.ones(1))]),
+                lib.nn.ParameterDict({"a": lib.nn.Parameter(lib.ones(2, 3))}))
+    for e, t in zip(build(ember), build(torch)):
+        assert repr(e) == repr(t).replace("torch.", "ember.")

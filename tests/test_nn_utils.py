@@ -4,8 +4,7 @@ import pytest
 
 import ember
 import ember.nn as nn
-from ember.nn.utils import (clip_grad_norm_, clip_grad_value_, parameters_to_vector,
-                            vector_to_parameters)
+from ember.nn.utils import clip_grad_norm_, clip_grad_value_, vector_to_parameters
 
 SHAPES = [(3, 4), (5,), (2, 2, 2)]
 

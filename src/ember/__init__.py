@@ -6,6 +6,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
+# NumPy warns on log(0), x / 0 and the like; PyTorch returns inf/nan silently, so does ember.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(\.|$)")
+
 from . import autograd, backend, dtypes
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like, eye,
@@ -16,7 +21,7 @@ from .device import device
 from .dtypes import (bfloat16, bool, double, dtype, float, float16, float32, float64,
                      get_default_dtype, half, int, int8, int16, int32, int64, long,
                      promote_types, set_default_dtype, short, uint8)
-from .ops.elementwise import (abs, absolute, add, addcdiv, addcmul, allclose, atan2,
+from .ops.elementwise import (abs, absolute, add, addcdiv, addcmul, allclose, atan2, float_power,
                               bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, clamp,
                               clip, cos, div, divide, eq, equal, erf, exp, exp2, expm1,
                               floor, floor_divide, fmax, fmin, fmod, frac, ge, greater,
@@ -26,8 +31,11 @@ from .ops.elementwise import (abs, absolute, add, addcdiv, addcmul, allclose, at
                               multiply, nan_to_num, ne, neg, negative, not_equal, pow,
                               reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin,
                               sqrt, square, sub, subtract, tan, tanh, true_divide, trunc, where)
-from .ops.indexing import getitem as _getitem  # noqa: F401
-from .ops.linalg import bmm, dot, inner, matmul, mm, outer
+from .ops.indexing import (argsort, gather, index_add, index_fill, index_select, masked_fill,
+                           masked_select, nonzero, scatter, scatter_add, sort, take_along_dim,
+                           topk)
+from .ops.linalg import bmm, dot, einsum, inner, matmul, mm, outer
+from .ops.nn_ops import log_softmax, softmax
 from .ops.movement import (broadcast_to, cat, chunk, clone, concat, concatenate, diagonal,
                            expand, flatten, flip, fliplr, flipud, hstack, movedim, narrow,
                            permute, repeat, reshape, roll, split, squeeze, stack, swapaxes, t,

@@ -6,26 +6,35 @@ import numpy as np
 from . import backend
 
 _DEFAULT_DTYPES = ("float32", "int64", "bool")
+_THRESHOLD, _EDGE = 1000, 3
 
 
-def _float_formatter(values: np.ndarray):
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return None
-    if np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-        return lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)
-    big, small = np.abs(finite).max(), np.abs(finite[finite != 0]).min() if (finite != 0).any() else 1
-    if big >= 1e8 or small < 1e-4 or big / small > 1e3 and big > 1e3:
-        return lambda v: f"{v:.4e}" if np.isfinite(v) else str(v)
-    return lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)
-
-
-def _shown(data: np.ndarray, edge: int = 3, threshold: int = 1000) -> np.ndarray:
+def _shown(data: np.ndarray) -> np.ndarray:
     """The elements a summarised print shows (all of them for small tensors)."""
     flat = data.reshape(-1)
-    if flat.size <= threshold:
+    if flat.size <= _THRESHOLD:
         return flat
-    return np.concatenate([flat[:edge], flat[-edge:]])
+    return np.concatenate([flat[:_EDGE], flat[-_EDGE:]])
+
+
+def _float_format(values: np.ndarray):
+    """PyTorch's choice: integers as '3.', fixed '0.1235', or scientific '1.2346e+05'."""
+    finite = values[np.isfinite(values)]
+    nonzero = np.abs(finite[finite != 0])
+    integral = finite.size == 0 or np.all(finite == np.ceil(finite))
+    big = nonzero.max() if nonzero.size else 0.0
+    small = nonzero.min() if nonzero.size else 0.0
+    ratio = big / small if small else 0.0
+    if integral:
+        sci = ratio > 1000 or big > 1e8
+        fmt = "{:.4e}" if sci else "{:.0f}."
+    else:
+        sci = ratio > 1000 or big > 1e8 or (small and small < 1e-4)
+        fmt = "{:.4e}" if sci else "{:.4f}"
+
+    def one(v):
+        return fmt.format(v) if np.isfinite(v) else str(v)
+    return one
 
 
 def tensor_repr(t) -> str:
@@ -35,19 +44,32 @@ def tensor_repr(t) -> str:
         suffixes.append(f"device='{t.device}'")
     if data.size == 0 and data.shape != (0,):
         suffixes.append(f"size={tuple(data.shape)}")
-    kind = data.dtype.kind
-    if data.dtype.name not in _DEFAULT_DTYPES:
+    if data.dtype.name not in _DEFAULT_DTYPES or (data.size == 0 and data.dtype.name != "float32"):
         suffixes.append(f"dtype=ember.{data.dtype.name}")
-    formatter = {}
-    if kind == "f" and data.size:
-        fmt = _float_formatter(data.astype(np.float64))
-        if fmt is not None:
-            width = max(len(fmt(v)) for v in _shown(data))
-            formatter = {"float_kind": lambda v: fmt(v).rjust(width)}
-    body = np.array2string(data, separator=", ", prefix="tensor(", formatter=formatter or None,
-                           threshold=1000, edgeitems=3, max_line_width=80)
+    body = _body(data)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return "tensor(" + ", ".join([body] + suffixes) + ")"
+
+
+def _body(data: np.ndarray) -> str:
+    if data.size == 0:
+        return "[]"
+    kind = data.dtype.kind
+    if kind == "f":
+        fmt = _float_format(data.astype(np.float64))
+    elif kind == "b":
+        fmt = str
+    else:
+        fmt = str
+    shown = _shown(data)
+    if kind == "f" and np.isfinite(shown).any():
+        shown = shown[np.isfinite(shown)]  # nan and inf do not widen the columns
+    width = max(len(fmt(v)) for v in shown.tolist())
+    kind_key = {"f": "float_kind", "b": "bool", "i": "int", "u": "int"}[kind]
+    body = np.array2string(data, separator=", ", prefix="tensor(", threshold=_THRESHOLD,
+                           edgeitems=_EDGE, max_line_width=80,
+                           formatter={kind_key: lambda v: fmt(v).rjust(width)})
+    return body.replace(", ...,", ",  ...,")

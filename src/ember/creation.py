@@ -84,6 +84,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
         >>> ember.tensor([[1.0, 2.0], [3.0, 4.0]]).dtype
         ember.float32
     """
+    if device is None and isinstance(data, Tensor):
+        device = data.device  # a copy of a tensor stays on its device, as in PyTorch
     return _finish(_infer(data), dtype, device, requires_grad)
 
 
@@ -112,16 +114,25 @@ def _default(dtype, fallback=None):
         fallback if fallback is not None else dtypes.get_default_dtype().numpy)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_size(size), _default(dtype)), None, device, requires_grad)
+def _shape(shape: tuple, size) -> tuple:
+    """The shape given positionally (``zeros(2, 3)``, ``zeros((2, 3))``) or as ``size=``."""
+    return _size(shape if size is None else (size,))
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_size(size), _default(dtype)), None, device, requires_grad)
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return _finish(np.zeros(_shape(shape, size), _default(dtype)), None, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, **kwargs) -> Tensor:
-    return _finish(np.empty(_size(size), _default(dtype)), None, device, requires_grad)
+def ones(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
+    return _finish(np.ones(_shape(shape, size), _default(dtype)), None, device, requires_grad)
+
+
+def empty(*shape, size=None, dtype=None, device=None, requires_grad: bool = False,
+          **kwargs) -> Tensor:
+    """An uninitialised tensor (``memory_format`` and ``pin_memory`` are accepted and ignored)."""
+    return _finish(np.empty(_shape(shape, size), _default(dtype)), None, device, requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -192,19 +203,21 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
     return _finish(np.eye(n, m, dtype=_default(dtype)), None, device, requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*shape, size=None, generator=None, dtype=None, device=None,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    array = _random.uniform(_size(size), _default(dtype), None, generator=generator)
+    array = _random.uniform(_shape(shape, size), _default(dtype), None, generator=generator)
     return _finish(array, None, device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*shape, size=None, generator=None, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    array = _random.normal(_size(size), _default(dtype), None, generator=generator)
+    array = _random.normal(_shape(shape, size), _default(dtype), None, generator=generator)
     return _finish(array, None, device, requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad: bool = False) -> Tensor:
     """Integers in [low, high); ``randint(high, size)`` starts at 0."""
     if size is None:

@@ -112,8 +112,19 @@ def category(np_dtype) -> builtins.int:
 
 
 def promote_types(a, b) -> dtype:
-    """The smallest dtype both a and b convert to without loss, as torch.promote_types."""
-    return from_numpy(np.promote_types(to_numpy(a), to_numpy(b)))
+    """The dtype both a and b convert to, as torch.promote_types."""
+    return from_numpy(_promote(to_numpy(a), to_numpy(b)))
+
+
+def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    # Across categories the higher one wins unchanged (int64 + float16 -> float16);
+    # within a category NumPy's lattice agrees with PyTorch's.
+    if a == b:
+        return a
+    ca, cb = category(a), category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
 
 
 _SCALAR_CATEGORY = {builtins.bool: 0, builtins.int: 1, builtins.float: 2}
@@ -142,9 +153,9 @@ def result_type(*operands) -> np.dtype:
             cat = _SCALAR_CATEGORY.get(type(op), 2 if isinstance(op, builtins.float) else 1)
             scalar_cat = max(scalar_cat, cat)
         elif op.ndim:
-            dim = dt if dim is None or dim == dt else np.promote_types(dim, dt)
+            dim = dt if dim is None else _promote(dim, dt)
         else:
-            zero = dt if zero is None or zero == dt else np.promote_types(zero, dt)
+            zero = dt if zero is None else _promote(zero, dt)
     result = dim
     if zero is not None and (result is None or category(zero) > category(result)):
         result = zero

@@ -306,15 +306,14 @@ class Tensor:
         return self
 
     def _write(self, value) -> Tensor:
-        """Overwrites every element with ``value`` (no history): fill_, zero_, init."""
-        if _State.enabled and self._requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
+        """Overwrites every element with ``value``: fill_, zero_, init.
+
+        In a recorded graph the old values get a zero gradient, as in PyTorch.
+        """
+        if _State.enabled and self._requires_grad:
+            return self._inplace(elementwise.fill, value)
         self._data[...] = value._data if isinstance(value, Tensor) else value
         self._vbox[0] += 1
-        if _State.enabled and self.grad_fn is not None:
-            self.grad_fn = None
-            self._requires_grad = False
         return self
 
     def zero_(self) -> Tensor:
@@ -381,6 +380,16 @@ class Tensor:
 
     def index_fill_(self, dim, index, value) -> Tensor:
         return self._inplace(indexing.index_fill, dim, index, value)
+
+    def index_add_(self, dim, index, source, *, alpha=1) -> Tensor:
+        return self._inplace(indexing.index_add, dim, index, source, alpha=alpha)
+
+    def index_put_(self, indices, values, accumulate=False) -> Tensor:
+        if accumulate:
+            raise NotImplementedError("index_put_: accumulate=True is not supported; use "
+                                      "index_add_ or scatter_add_")
+        indexing.setitem(self, tuple(indices), values)
+        return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
         return self._write(random.uniform_array(self, a, b, generator))
@@ -598,7 +607,7 @@ from .autograd import engine as _engine, function as _function  # noqa: E402
 _function.Tensor = _engine.Tensor = Tensor
 
 from . import _checks, _format, creation, random  # noqa: E402
-from .ops import elementwise, indexing, linalg, movement, reduce  # noqa: E402
+from .ops import elementwise, indexing, linalg, movement, nn_ops, reduce  # noqa: E402
 
 _add, _sub = elementwise.Add.apply, elementwise.Sub.apply
 _mul, _div = elementwise.Mul.apply, elementwise.Div.apply
@@ -609,18 +618,19 @@ _METHODS = {
         sign exp exp2 log log2 log10 log1p expm1 sqrt rsqrt square sin cos tan tanh sigmoid
         relu clamp clip minimum maximum fmax fmin where lerp reciprocal floor ceil round trunc
         frac eq ne lt le gt ge equal isclose allclose logical_and logical_or logical_not
-        logical_xor isnan isinf isfinite nan_to_num atan2 erf addcmul addcdiv""",
+        logical_xor isnan isinf isfinite nan_to_num atan2 erf addcmul addcdiv float_power
+        absolute""",
     reduce: """sum mean prod max min amax amin argmax argmin var std norm logsumexp all any
-        cumsum cumprod var_mean std_mean count_nonzero""",
+        cumsum cumprod var_mean std_mean count_nonzero nansum""",
     movement: """reshape view view_as flatten unflatten squeeze unsqueeze transpose swapaxes
-        permute t expand expand_as repeat tile flip roll split chunk unbind narrow clone
-        movedim diagonal tril triu""",
+        reshape_as permute t expand expand_as repeat tile flip roll split chunk unbind narrow clone
+        movedim moveaxis diagonal tril triu fliplr flipud""",
     linalg: "matmul mm bmm dot outer",
     indexing: """gather scatter scatter_add index_select masked_fill masked_select
-        take_along_dim nonzero topk sort argsort index_fill""",
+        take_along_dim nonzero topk sort argsort index_fill index_add""",
+    nn_ops: "softmax log_softmax",
 }
 for _module, _names in _METHODS.items():
     for _name in _names.split():
-        if hasattr(_module, _name):
-            setattr(Tensor, _name, getattr(_module, _name))
+        setattr(Tensor, _name, getattr(_module, _name))
 del _module, _names, _name

@@ -1,6 +1,8 @@
 """detect_anomaly(): after every op (forward and backward), fail on NaN or inf, naming the op."""
 from __future__ import annotations
 
+import numpy as np
+
 from .grad_mode import _State
 
 
@@ -28,6 +30,8 @@ def check(name: str, outputs, phase: str) -> None:
     from .. import backend
     for i, out in enumerate(outputs):
         data = getattr(out, "_data", out)
+        if isinstance(data, np.generic):
+            data = np.asarray(data)
         if data is None or getattr(data, "dtype", None) is None or data.dtype.kind not in "fc":
             continue
         if not backend.xp_of(data).isfinite(data).all():

@@ -8,7 +8,7 @@ the walk unless ``retain_graph``.
 from __future__ import annotations
 
 from . import anomaly
-from .function import Node
+from .function import Function, Node
 from .grad_mode import _State
 
 Tensor = None  # ember.tensor sets this once the class exists (the two modules import each other)
@@ -30,7 +30,7 @@ def _sum_to(grad, shape, create_graph):
 
 def _fit(grad, shape, dtype, create_graph):
     if not isinstance(grad, Tensor):
-        grad = Tensor._make(grad)
+        grad = _once_differentiable(grad) if create_graph else Tensor._make(grad)
     if grad._data.shape != shape:
         try:
             grad = _sum_to(grad, shape, create_graph)
@@ -40,6 +40,23 @@ def _fit(grad, shape, dtype, create_graph):
     if grad._data.dtype != dtype:
         grad = grad.to(dtype) if create_graph else Tensor._make(grad._data.astype(dtype))
     return grad
+
+
+class OnceDifferentiable(Function):
+    """Marks a gradient computed on raw arrays: differentiating it again is an error."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("trying to differentiate twice a function whose backward works on raw "
+                           "arrays (once differentiable): conv, pooling, normalisation and "
+                           "cross-entropy kernels support first derivatives only")
+
+
+def _once_differentiable(array):
+    node = OnceDifferentiable._node_class()
+    node.next_edges = ()
+    node.needs_input_grad = ()
+    return Tensor._make(array, True, node)
 
 
 def _add(a, b, create_graph):
@@ -171,7 +188,7 @@ def _walk_graph(ready, buffers, deps, walk):
                 outputs = (outputs,)
         else:
             outputs = _call_backward(node, grads, walk)
-        if not walk.retain_graph and (node._saved or node._out_data is not None):
+        if not walk.retain_graph:
             node._release()
         edges = node.next_edges
         if outputs is not None and len(outputs) < len(edges) and any(edges[len(outputs):]):
@@ -229,11 +246,17 @@ def _call_backward(node, grads, walk):
         for nr, key in walk.capture[node]:
             prev = walk.results.get(key)
             walk.results[key] = grads[nr] if prev is None else _add(prev, grads[nr], walk.create_graph)
-    outputs = node._function.backward(node, *grads)
-    if type(outputs) is not tuple:
-        outputs = (outputs,)
     if _State.anomaly:
+        _State.anomaly = False  # report this node, not the ops its backward is made of
+        try:
+            outputs = node._function.backward(node, *grads)
+        finally:
+            _State.anomaly = True
+        outputs = outputs if type(outputs) is tuple else (outputs,)
         anomaly.check(node.name(), outputs, "backward")
+    else:
+        outputs = node._function.backward(node, *grads)
+        outputs = outputs if type(outputs) is tuple else (outputs,)
     if node._hooks:
         for hook in node._hooks:
             hook(outputs, tuple(grads))

@@ -156,12 +156,24 @@ class Node:
         self._hooks = (self._hooks or []) + [hook]
 
     def _release(self) -> None:
-        self._saved = _FREED
-        if self._out_data is not None:
-            self._out_data = (None, [0], 0)
+        """Frees what forward saved (tensors, arrays, ctx attributes); hooks stay."""
+        state = self.__dict__
+        kept = {k: state[k] for k in _KEPT_ON_RELEASE if k in state}
+        state.clear()
+        state.update(kept)
+        state["_saved"] = _FREED
+
+    def __getattr__(self, name):
+        # only reached for attributes that are missing, e.g. ctx.mask after release
+        if self.__dict__.get("_saved") is _FREED:
+            self.saved_tensors  # raises the freed-graph error
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
+
+
+_KEPT_ON_RELEASE = ("_n_outputs", "_out_meta", "_hooks", "_tensor_hooks", "_retained")
 
 
 class AccumulateGrad:
@@ -258,7 +270,7 @@ def _record(cls, args):
         else:
             edges.append(None)
     ctx.next_edges = edges
-    ctx.needs_input_grad = [e is not None for e in edges]
+    ctx.needs_input_grad = tuple([e is not None for e in edges])
     return ctx
 
 

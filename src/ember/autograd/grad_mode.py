@@ -28,15 +28,17 @@ class _GradMode:
         return False
 
     def __call__(self, func):
+        mode = self.mode
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self.__class__.__new__(self.__class__)._configured(self.mode):
+            prev = _State.enabled
+            _State.enabled = mode
+            try:
                 return func(*args, **kwargs)
+            finally:
+                _State.enabled = prev
         return wrapper
-
-    def _configured(self, mode):
-        self.mode = mode
-        return self
 
 
 class _NoParamDecorator(_GradMode):
@@ -69,6 +71,9 @@ class set_grad_enabled(_GradMode):
         self._prev = _State.enabled
         self.mode = bool(mode)
         _State.enabled = self.mode
+
+    def __enter__(self):
+        pass  # the mode was set by __init__, which also remembered the previous one
 
     def __call__(self, func):
         _State.enabled = self._prev  # as a decorator it must not change the mode right away

@@ -13,7 +13,8 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .. import backend, dtypes
-from ..autograd.grad_mode import no_grad
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor, _parse_to
 from .parameter import Parameter
 
@@ -107,6 +108,8 @@ class Module:
         setattr_(self, "_forward_hooks_always_called", {})
         setattr_(self, "_forward_pre_hooks", OrderedDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", {})
+        setattr_(self, "_backward_hooks", OrderedDict())
+        setattr_(self, "_backward_pre_hooks", OrderedDict())
         setattr_(self, "_state_dict_hooks", OrderedDict())
         setattr_(self, "_load_state_dict_post_hooks", OrderedDict())
 
@@ -206,10 +209,18 @@ class Module:
 
     # -- attribute protocol ---------------------------------------------------------------
     def __getattr__(self, name: str):
+        # Only reached when normal lookup fails: parameters, buffers and submodules (hot path).
         d = self.__dict__
-        for store in ("_parameters", "_buffers", "_modules"):
-            if store in d and name in d[store]:
-                return d[store][name]
+        params = d.get("_parameters")
+        if params is not None:
+            if name in params:
+                return params[name]
+            buffers = d["_buffers"]
+            if name in buffers:
+                return buffers[name]
+            modules = d["_modules"]
+            if name in modules:
+                return modules[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name: str, value) -> None:
@@ -599,8 +610,30 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs once the gradients w.r.t. the
+        module's positional tensor inputs are computed; a non-None result replaces grad_input.
+        """
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    register_backward_hook = register_full_backward_hook
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs before the module's gradients are computed; a
+        non-None result replaces grad_output."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
     def _call_impl(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks):
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
@@ -614,6 +647,10 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        tracker = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            tracker = _BackwardHookTracker(self)
+            args = tracker.wrap_inputs(args)
         output = self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -622,6 +659,8 @@ class Module:
                 result = hook(self, args, output)
             if result is not None:
                 output = result
+        if tracker is not None:
+            output = tracker.wrap_outputs(output)
         return output
 
     __call__ = _call_impl
@@ -647,6 +686,84 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+class _HookIdentity(Function):
+    """Identity on several tensors whose backward hands the gradients to a callback."""
+
+    @staticmethod
+    def forward(ctx, callback, *tensors):
+        ctx.callback = callback
+        arrays = tuple(t._data for t in tensors)
+        return arrays if len(arrays) > 1 else arrays[0]
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None,) + tuple(ctx.callback(grads))
+
+
+class _BackwardHookTracker:
+    """Runs a module's backward (pre-)hooks with its grad_output and grad_input."""
+
+    def __init__(self, module: Module):
+        self.module = module
+        self.n_args = 0
+        self.input_slots: list[int] = []
+        self.grad_output = None
+
+    def wrap_inputs(self, args: tuple) -> tuple:
+        self.n_args = len(args)
+        self.input_slots = [i for i, a in enumerate(args)
+                            if isinstance(a, Tensor) and a.requires_grad]
+        if not self.input_slots:
+            return args
+        wrapped = _HookIdentity.apply(self._on_input_grads,
+                                      *(args[i] for i in self.input_slots))
+        wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+        args = list(args)
+        for i, t in zip(self.input_slots, wrapped):
+            args[i] = t
+        return tuple(args)
+
+    def wrap_outputs(self, output):
+        single = isinstance(output, Tensor)
+        outs = (output,) if single else output
+        if not isinstance(outs, tuple):
+            return output
+        slots = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+        if not slots:
+            return output
+        wrapped = _HookIdentity.apply(self._on_output_grads, *(outs[i] for i in slots))
+        wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+        outs = list(outs)
+        for i, t in zip(slots, wrapped):
+            outs[i] = t
+        return outs[0] if single else tuple(outs)
+
+    def _on_output_grads(self, grads):
+        grads = tuple(grads)
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grads)
+            if result is not None:
+                grads = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+        self.grad_output = grads
+        if not self.input_slots:  # no input needs a gradient: the hooks run now
+            self._run_hooks((None,) * self.n_args)
+        return grads
+
+    def _on_input_grads(self, grads):
+        grad_input = [None] * self.n_args
+        for i, g in zip(self.input_slots, grads):
+            grad_input[i] = g
+        grad_input = self._run_hooks(tuple(grad_input))
+        return tuple(grad_input[i] for i in self.input_slots)
+
+    def _run_hooks(self, grad_input: tuple) -> tuple:
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_input, self.grad_output)
+            if result is not None:
+                grad_input = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+        return grad_input
 
 
 def _size_repr(shape) -> str:

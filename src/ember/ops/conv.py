@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -64,6 +66,75 @@ def _split(n: int, work: int, fn, xp) -> None:
     bounds = [(n * t // k, n * (t + 1) // k) for t in range(k)]
     for f in [_executor().submit(fn, a, b) for a, b in bounds]:
         f.result()
+
+
+# -- scratch arrays reused between steps (CPU only) ----------------------------------------
+class _Scratch:
+    """A small cache of big scratch arrays (im2col columns and their gradients).
+
+    A fresh 100 MB NumPy array costs ~40 000 page faults on first touch (glibc hands blocks
+    over 32 MB straight back to the OS), as much as the copy that fills it. An array here is
+    free when nothing but the cache refers to it (every view keeps its base alive), so one
+    can never be handed out twice while in use. Free arrays beyond ``limit`` bytes are dropped,
+    least recently used first.
+    """
+
+    min_bytes = 8 << 20
+    limit = 1 << 30
+
+    def __init__(self):
+        self.arrays = []  # most recently used last
+        self.lock = threading.Lock()
+
+    def _free(self, i: int) -> bool:
+        # only the cache's list refers to it
+        return sys.getrefcount(self.arrays[i]) <= _LIST_ONLY_REFS
+
+    def empty(self, shape, dtype, xp):
+        dtype = np.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        if xp is not np or nbytes < self.min_bytes:
+            return xp.empty(shape, dtype)
+        with self.lock:
+            for i in range(len(self.arrays)):
+                if self.arrays[i].nbytes == nbytes and self._free(i):
+                    self.arrays.append(self.arrays.pop(i))
+                    break
+            else:
+                self.arrays.append(np.empty(nbytes, np.uint8))
+                self._trim()
+            return self.arrays[-1].view(dtype).reshape(shape)
+
+    def _trim(self) -> None:
+        total = sum(a.nbytes for a in self.arrays)
+        i = 0
+        while total > self.limit and i < len(self.arrays) - 1:
+            if self._free(i):
+                total -= self.arrays.pop(i).nbytes
+            else:
+                i += 1
+
+    def clear(self) -> None:
+        with self.lock:
+            for i in reversed(range(len(self.arrays))):
+                if self._free(i):
+                    del self.arrays[i]
+
+
+# what getrefcount reports for a list item nothing else refers to (2 on CPython 3.11: the list
+# and the call's argument), measured rather than assumed
+def _list_only_refs() -> int:
+    probe = [object()]
+    return sys.getrefcount(probe[0])
+
+
+_LIST_ONLY_REFS = _list_only_refs()
+_scratch = _Scratch()
+
+
+def empty_cache() -> None:
+    """Releases the cached convolution scratch arrays that are not in use."""
+    _scratch.clear()
 
 
 # -- argument handling -----------------------------------------------------------------------
@@ -184,14 +255,12 @@ def _im2col(x, g: _Geom):
     if (kh, kw) == (1, 1) and g.s == (1, 1) and not g.padded() and (oh, ow) == (h, w):
         return x.reshape(n, c, 1, 1, oh, ow)  # a 1x1 conv needs no columns
     if g.padded():
-        padded = xp.zeros((n, c, h + g.lo[0] + g.hi[0], w + g.lo[1] + g.hi[1]), x.dtype)
-        padded[:, :, g.lo[0]:g.lo[0] + h, g.lo[1]:g.lo[1] + w] = x
-        x = padded
+        x = _pad_zeros(x, g)
     sn, sc, sh, sw = x.strides
     view = backend.of(x).as_strided(
         x, (n, c, kh, kw, oh, ow),
         (sn, sc, sh * g.d[0], sw * g.d[1], sh * g.s[0], sw * g.s[1]))
-    cols = xp.empty(view.shape, x.dtype)
+    cols = _scratch.empty(view.shape, x.dtype, xp)
 
     def copy(a, b):
         cols[a:b] = view[a:b]
@@ -199,31 +268,110 @@ def _im2col(x, g: _Geom):
     return cols
 
 
+def _pad_zeros(x, g: _Geom):
+    """x inside a zero border of g.lo / g.hi (a reused buffer: only the border is cleared)."""
+    n, c, h, w = x.shape
+    (t, left), (b, r) = g.lo, g.hi
+    out = _scratch.empty((n, c, h + t + b, w + left + r), x.dtype, backend.xp_of(x))
+    out[:, :, :t] = 0
+    out[:, :, t + h:] = 0
+    out[:, :, t:t + h, :left] = 0
+    out[:, :, t:t + h, left + w:] = 0
+    out[:, :, t:t + h, left:left + w] = x
+    return out
+
+
+_CHUNK = 1 << 18  # elements of the input gradient summed per block (1 MB in float32)
+
+
 def _col2im(cols, g: _Geom):
-    """Adjoint of _im2col: (N, C, KH, KW, OH, OW) summed back into (N, C, H, W)."""
+    """Adjoint of _im2col: (N, C, KH, KW, OH, OW) summed back into (N, C, H, W).
+
+    One add per kernel offset, done by blocks of images so that the block of the result
+    stays in cache across the kh*kw adds.
+    """
     xp = backend.xp_of(cols)
     n, c = cols.shape[:2]
     h, w = g.inp
     if g.k == (1, 1) and g.s == (1, 1) and not g.padded() and g.out == (h, w):
         return cols.reshape(n, c, h, w)
+    if g.s == (1, 1) and g.out[1] == w:
+        return _col2im_rows(cols, g)
     regions = g.regions()
     overlap = g.overlapping()
     full = [r for r in regions if _covers(r[3], h, w)]
     if full:
-        # an offset that touches every input position (the centre of a 'same' conv) is written
-        # first: no zero fill, one pass fewer
+        # an offset that touches every input position is written first: no zero fill
         regions.remove(full[0])
         regions.insert(0, full[0])
-        out = xp.empty((n, c, h, w), cols.dtype)
-    else:
-        out = xp.zeros((n, c, h, w), cols.dtype)
+    out = (xp.empty if full else xp.zeros)((n, c, h, w), cols.dtype)
+    block = max(1, _CHUNK // max(1, c * h * w))
 
     def add(a, b):
-        for r, (i, j, (oh, ow), (ih, iw)) in enumerate(regions):
-            if overlap and (r or not full):
-                out[a:b, :, ih, iw] += cols[a:b, :, i, j, oh, ow]
-            else:  # every input position is hit by one offset at most
-                out[a:b, :, ih, iw] = cols[a:b, :, i, j, oh, ow]
+        for start in range(a, b, block):
+            stop = min(b, start + block)
+            for r, (i, j, (oh, ow), (ih, iw)) in enumerate(regions):
+                if overlap and (r or not full):
+                    out[start:stop, :, ih, iw] += cols[start:stop, :, i, j, oh, ow]
+                else:  # every input position is hit by one offset at most
+                    out[start:stop, :, ih, iw] = cols[start:stop, :, i, j, oh, ow]
+    _split(n, cols.size, add, xp)
+    return out
+
+
+def _col2im_rows(cols, g: _Geom):
+    """_col2im when output rows are as wide as input rows (stride 1, 'same' width).
+
+    Then offset (i, j) moves every column value by one constant along the flattened H*W
+    plane, so each add is one long contiguous run instead of short rows. Values that would
+    wrap into a neighbouring row are the ones outside the input: they are zeroed first.
+    """
+    xp = backend.xp_of(cols)
+    n, c, kh, kw, oh, ow = cols.shape
+    h, w = g.inp
+    plane = h * w
+    plan = []  # (offset index, source range, target range) on the flattened planes
+    for i in range(kh):
+        rows, _ = _span(oh, h, i * g.d[0] - g.lo[0], 1)
+        if rows is None:
+            continue
+        for j in range(kw):
+            shift = (i * g.d[0] - g.lo[0]) * w + j * g.d[1] - g.lo[1]
+            q0, q1 = rows.start * ow, rows.stop * ow
+            t0, t1 = q0 + shift, q1 + shift
+            q0, t0 = q0 - min(t0, 0), max(t0, 0)
+            q1, t1 = q1 - max(t1 - plane, 0), min(t1, plane)
+            if q1 > q0:
+                plan.append((i * kw + j, q0, q1, t0, t1))
+    # per kernel column j: the output columns whose input column lies outside the input
+    edges = []
+    for j in range(kw):
+        cols_j, _ = _span(ow, w, j * g.d[1] - g.lo[1], 1)
+        lo, hi = (0, 0) if cols_j is None else (cols_j.start, cols_j.stop)
+        if lo > 0 or hi < ow:
+            edges.append((j, lo, hi))
+    first = next((p for p in plan if p[3] == 0 and p[4] == plane), None)
+    if first is not None:
+        plan.remove(first)
+        plan.insert(0, first)
+    out = (xp.empty if first is not None else xp.zeros)((n, c, h, w), cols.dtype)
+    flat_out = out.reshape(n * c, plane)
+    flat_cols = cols.reshape(n * c, kh * kw, oh * ow)
+    block = max(1, _CHUNK // max(1, plane))  # planes per block
+
+    def add(a, b):
+        for start in range(a * c, b * c, block):
+            stop = min(b * c, start + block)
+            part = cols.reshape(n * c, kh, kw, oh, ow)[start:stop]
+            for j, lo, hi in edges:
+                part[:, :, j, :, :lo] = 0
+                part[:, :, j, :, hi:] = 0
+            dst, src = flat_out[start:stop], flat_cols[start:stop]
+            for r, (k, q0, q1, t0, t1) in enumerate(plan):
+                if r == 0 and first is not None:
+                    dst[:, t0:t1] = src[:, k, q0:q1]
+                else:
+                    dst[:, t0:t1] += src[:, k, q0:q1]
     _split(n, cols.size, add, xp)
     return out
 
@@ -249,12 +397,16 @@ def _conv_grad_weight(gy, cols, groups: int, w_shape):
     n, o = gy.shape[:2]
     length = gy.shape[2] * gy.shape[3]
     k = math.prod(w_shape[1:])
+    # one GEMM per image into (N, O, C*KH*KW), then the sum over images
+    per_image = _scratch.empty((n, o, k), gy.dtype, xp)
     if groups == 1:
-        gw = xp.matmul(gy.reshape(n, o, length), cols.reshape(n, k, length).swapaxes(1, 2))
+        xp.matmul(gy.reshape(n, o, length), cols.reshape(n, k, length).swapaxes(1, 2),
+                  out=per_image)
     else:
-        gw = xp.matmul(gy.reshape(n, groups, o // groups, length),
-                       cols.reshape(n, groups, k, length).swapaxes(2, 3))
-    return gw.sum(axis=0).reshape(w_shape)
+        xp.matmul(gy.reshape(n, groups, o // groups, length),
+                  cols.reshape(n, groups, k, length).swapaxes(2, 3),
+                  out=per_image.reshape(n, groups, o // groups, k))
+    return per_image.sum(axis=0).reshape(w_shape)
 
 
 def _conv_grad_input(gy, w, g: _Geom, groups: int):
@@ -265,10 +417,12 @@ def _conv_grad_input(gy, w, g: _Geom, groups: int):
     length = gy.shape[2] * gy.shape[3]
     k = w[0].size
     if groups == 1:
-        gcols = xp.matmul(w.reshape(o, k).T, gy.reshape(n, o, length))
+        gcols = _scratch.empty((n, k, length), gy.dtype, xp)
+        xp.matmul(w.reshape(o, k).T, gy.reshape(n, o, length), out=gcols)
     else:
         wg = w.reshape(groups, o // groups, k).swapaxes(1, 2)
-        gcols = xp.matmul(wg, gy.reshape(n, groups, o // groups, length))
+        gcols = _scratch.empty((n, groups, k, length), gy.dtype, xp)
+        xp.matmul(wg, gy.reshape(n, groups, o // groups, length), out=gcols)
     return _col2im(gcols.reshape(n, c, g.k[0], g.k[1], g.out[0], g.out[1]), g)
 
 
@@ -290,29 +444,37 @@ class Convolution(Function):
     def forward(ctx, input, weight, bias, g, groups, shape4, out_shape):
         x = input._data.reshape(shape4)
         w = weight._data
-        w4 = w.reshape(w.shape[:2] + g.k)
-        out, cols = _conv_forward(x, w4, g, groups)
+        out, cols = _conv_forward(x, w.reshape(w.shape[:2] + g.k), g, groups)
         if bias is not None:
             out += bias._data.reshape(-1, 1, 1)
         ctx.g, ctx.groups, ctx.shape4, ctx.in_shape = g, groups, shape4, input._data.shape
-        # the columns are saved (not recomputed) for the weight gradient: it is faster, and the
-        # engine frees them with the graph
-        ctx.save_for_backward(weight, _make(cols) if ctx.needs_input_grad[1] else None)
+        need_w = ctx.needs_input_grad[1]
+        ctx.save_for_backward(weight, input if need_w else None)
+        # The columns are kept for the weight gradient rather than recomputed, and dropped as
+        # soon as it is computed so that the input gradient's columns can reuse their memory.
+        # A second backward (retain_graph) recomputes them from the saved input.
+        ctx.cols = cols if need_w else None
         return out.reshape(out_shape)
 
     @staticmethod
     def backward(ctx, grad):
-        weight, cols = ctx.saved_tensors
+        weight, input = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        g, groups = ctx.g, ctx.groups
         w = weight._data
-        w4 = w.reshape(w.shape[:2] + ctx.g.k)
-        n, o = ctx.shape4[0], w.shape[0]
-        gy = _contiguous(grad._data).reshape((n, o) + ctx.g.out)
-        gx = _conv_grad_input(gy, w4, ctx.g, ctx.groups) if need_x else None
-        gw = _conv_grad_weight(gy, cols._data, ctx.groups, w.shape) if need_w else None
-        gb = _bias_grad(gy) if need_b else None
-        if gx is not None:
-            gx = gx.reshape(ctx.in_shape)
+        w4 = w.reshape(w.shape[:2] + g.k)
+        gy = _contiguous(grad._data).reshape(ctx.shape4[:1] + (w.shape[0],) + g.out)
+        gw = gx = gb = None
+        if need_w:
+            cols, ctx.cols = ctx.cols, None
+            if cols is None:
+                cols = _im2col(input._data.reshape(ctx.shape4), g)
+            gw = _conv_grad_weight(gy, cols, groups, w.shape)
+            del cols
+        if need_x:
+            gx = _conv_grad_input(gy, w4, g, groups).reshape(ctx.in_shape)
+        if need_b:
+            gb = _bias_grad(gy)
         return gx, gw, gb, None, None, None, None
 
 
@@ -541,42 +703,90 @@ def _code_dtype(g: _Geom):
     return np.uint8 if g.k[0] * g.k[1] <= 256 else np.int32
 
 
-def _max_values(x, g: _Geom):
-    """Window maxima (NaN propagates, as PyTorch), no indices: the inference path."""
+def _first_region(g: _Geom):
+    """The regions, and whether the first one (offset 0, 0) reaches every output position."""
+    regions = g.regions()
+    first = regions[0][2]
+    full = all(sl.start == 0 and sl.stop == m for sl, m in zip(first, g.out)) and \
+        regions[0][:2] == (0, 0)
+    return regions, full
+
+
+def _first_valid_codes(g: _Geom, dtype):
+    """(OH, OW): the first in-bounds kernel offset of each window, PyTorch's initial argmax."""
+    firsts = []
+    for k, s, d, lo, n, m in zip(g.k, g.s, g.d, g.lo, g.inp, g.out):
+        start = np.arange(m) * s - lo
+        first = np.zeros(m, np.int64)
+        for i in reversed(range(k)):
+            pos = start + i * d
+            first = np.where((pos >= 0) & (pos < n), i, first)
+        firsts.append(first)
+    return (firsts[0][:, None] * g.k[1] + firsts[1][None, :]).astype(dtype)
+
+
+def _max_windows(x, g: _Geom, with_codes: bool):
+    """Window maxima, and with_codes the kernel offset (i * KW + j) of each: PyTorch's choice,
+    the first maximum in row-major window order (the last NaN in windows with NaNs)."""
     xp = backend.xp_of(x)
     n, c = x.shape[:2]
-    low = -xp.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    out = xp.full((n, c) + g.out, low, x.dtype)
-    regions = g.regions()
-
-    def run(a, b):
-        for _, _, (oh, ow), (ih, iw) in regions:
-            o = out[a:b, :, oh, ow]
-            xp.maximum(o, x[a:b, :, ih, iw], out=o)
-    _split(n, out.size * len(regions), run, xp)
-    return out
-
-
-def _max_codes(x, out, g: _Geom):
-    """Which kernel offset (i * KW + j) holds each window's maximum: PyTorch's choice, the
-    first maximum in row-major window order, or the last NaN when the window has NaNs."""
-    xp = backend.xp_of(x)
-    n, c = x.shape[:2]
-    codes = xp.zeros(out.shape, _code_dtype(g))
-    regions = g.regions()
+    regions, full = _first_region(g)
+    code_dtype = _code_dtype(g)
+    if full:
+        out = xp.empty((n, c) + g.out, x.dtype)
+        codes = xp.zeros(out.shape, code_dtype) if with_codes else None
+    else:
+        low = -xp.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        out = xp.full((n, c) + g.out, low, x.dtype)
+        codes = None
+        if with_codes:
+            codes = xp.empty(out.shape, code_dtype)
+            codes[...] = xp.asarray(_first_valid_codes(g, code_dtype))
     kw = g.k[1]
 
     def run(a, b):
-        # backwards, so the earliest offset that equals the maximum writes last
-        for i, j, (oh, ow), (ih, iw) in reversed(regions):
-            xp.copyto(codes[a:b, :, oh, ow], i * kw + j,
-                      where=x[a:b, :, ih, iw] == out[a:b, :, oh, ow])
-        if x.dtype.kind == "f" and xp.isnan(out[a:b]).any():
+        for r, (i, j, (oh, ow), (ih, iw)) in enumerate(regions):
+            o, v = out[a:b, :, oh, ow], x[a:b, :, ih, iw]
+            if r == 0 and full:
+                o[...] = v
+                continue
+            if with_codes:
+                # codes = where(v > o, k, codes): strict, so the first maximum stays; done with
+                # arithmetic because NumPy's masked copies are ten times slower (uint wraps)
+                cd = codes[a:b, :, oh, ow]
+                cd += xp.greater(v, o) * (i * kw + j - cd)
+            xp.maximum(o, v, out=o)
+        if with_codes and x.dtype.kind == "f" and xp.isnan(out[a:b]).any():
             for i, j, (oh, ow), (ih, iw) in regions:
-                xp.copyto(codes[a:b, :, oh, ow], i * kw + j,
-                          where=xp.isnan(x[a:b, :, ih, iw]))
+                xp.copyto(codes[a:b, :, oh, ow], i * kw + j, where=xp.isnan(x[a:b, :, ih, iw]))
     _split(n, out.size * len(regions), run, xp)
-    return codes
+    return out, codes
+
+
+def _covered_once(g: _Geom) -> bool:
+    """Whether the windows tile the input exactly: every input position in one window."""
+    return all(s == k and d == 1 and lo == 0 and hi == 0 and m * k == n
+               for k, s, d, lo, hi, n, m in zip(g.k, g.s, g.d, g.lo, g.hi, g.inp, g.out))
+
+
+def _max_grad(gy, codes, g: _Geom):
+    xp = backend.xp_of(gy)
+    n, c = gy.shape[:2]
+    tiled = _covered_once(g)
+    gx = (xp.empty if tiled else xp.zeros)((n, c) + g.inp, gy.dtype)
+    regions = g.regions()
+    overlap = g.overlapping()
+    kw = g.k[1]
+
+    def run(a, b):
+        for i, j, (oh, ow), (ih, iw) in regions:
+            part = gy[a:b, :, oh, ow] * (codes[a:b, :, oh, ow] == i * kw + j)
+            if overlap:
+                gx[a:b, :, ih, iw] += part
+            else:
+                gx[a:b, :, ih, iw] = part
+    _split(n, gy.size * len(regions), run, xp)
+    return gx
 
 
 def _flat_indices(codes, g: _Geom, width: int):
@@ -587,25 +797,6 @@ def _flat_indices(codes, g: _Geom, width: int):
     rows = xp.arange(g.out[0], dtype=np.int64)[:, None] * g.s[0] - g.lo[0]
     cols = xp.arange(g.out[1], dtype=np.int64) * g.s[1] - g.lo[1]
     return (rows + (c // kw) * g.d[0]) * width + cols + (c % kw) * g.d[1]
-
-
-def _max_grad(gy, codes, g: _Geom):
-    xp = backend.xp_of(gy)
-    n, c = gy.shape[:2]
-    gx = xp.zeros((n, c) + g.inp, gy.dtype)
-    regions = g.regions()
-    overlap = g.overlapping()
-    kw = g.k[1]
-
-    def run(a, b):
-        for i, j, (oh, ow), (ih, iw) in regions:
-            hit = codes[a:b, :, oh, ow] == i * kw + j
-            if overlap:
-                gx[a:b, :, ih, iw] += gy[a:b, :, oh, ow] * hit
-            else:
-                xp.multiply(gy[a:b, :, oh, ow], hit, out=gx[a:b, :, ih, iw])
-    _split(n, gy.size * len(regions), run, xp)
-    return gx
 
 
 def _avg_divisor(g: _Geom, count_include_pad: bool, divisor_override, xp, dtype):
@@ -628,12 +819,15 @@ def _avg_divisor(g: _Geom, count_include_pad: bool, divisor_override, xp, dtype)
 def _avg_sum(x, g: _Geom):
     xp = backend.xp_of(x)
     n, c = x.shape[:2]
-    out = xp.zeros((n, c) + g.out, x.dtype)
-    regions = g.regions()
+    regions, full = _first_region(g)
+    out = (xp.empty if full else xp.zeros)((n, c) + g.out, x.dtype)
 
     def run(a, b):
-        for _, _, (oh, ow), (ih, iw) in regions:
-            out[a:b, :, oh, ow] += x[a:b, :, ih, iw]
+        for r, (_, _, (oh, ow), (ih, iw)) in enumerate(regions):
+            if r == 0 and full:
+                out[a:b] = x[a:b, :, ih, iw]
+            else:
+                out[a:b, :, oh, ow] += x[a:b, :, ih, iw]
     _split(n, out.size * len(regions), run, xp)
     return out
 
@@ -642,7 +836,7 @@ def _avg_grad(gy, g: _Geom):
     """Each window's share of the (already divided) output gradient summed back."""
     xp = backend.xp_of(gy)
     n, c = gy.shape[:2]
-    gx = xp.zeros((n, c) + g.inp, gy.dtype)
+    gx = (xp.empty if _covered_once(g) else xp.zeros)((n, c) + g.inp, gy.dtype)
     regions = g.regions()
     overlap = g.overlapping()
 
@@ -664,9 +858,8 @@ class MaxPool(Function):
     @staticmethod
     def forward(ctx, input, g, shape4, out_shape, return_indices):
         x = input._data.reshape(shape4)
-        out = _max_values(x, g)
         need = ctx.needs_input_grad[0]
-        codes = _max_codes(x, out, g) if need or return_indices else None
+        out, codes = _max_windows(x, g, need or return_indices)
         if need:
             ctx.g, ctx.in_shape = g, input._data.shape
             ctx.save_for_backward(_make(codes))

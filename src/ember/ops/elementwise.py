@@ -110,9 +110,9 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = _scalars(a, b)
+        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+        ctx.save_for_backward(a if ta else None, b if tb else None)
+        ctx.scalars = (None if ta else a, None if tb else b)
         return _binary("mul", np.multiply, a, b)
 
     @staticmethod
@@ -187,7 +187,8 @@ class Pow(Function):
         if need_b:
             out = ctx.saved_output
             # d/db a**b = a**b * log(a); PyTorch defines it as 0 where a == 0 and b >= 0
-            base_t = base if isinstance(base, Tensor) else _make(np.asarray(base, grad._data.dtype))
+            base_t = base if isinstance(base, Tensor) else _make(
+                backend.xp_of(grad._data).asarray(base, dtype=grad._data.dtype))
             safe = where(base_t == 0, 1.0, base_t)
             gb = where((base_t == 0) & (exponent >= 0), 0.0, grad * out * log(safe))
         return ga, gb
@@ -745,6 +746,11 @@ def where(condition, input=None, other=None):
     if condition._data.dtype.kind != "b":
         raise RuntimeError(f"where: expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {condition.dtype.name}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        # two Python scalars: 0-d tensors of their promoted dtype (float32, int64 or bool)
+        xp = backend.xp_of(condition._data)
+        dt = dtypes.result_type(_scalar("where", input), _scalar("where", other))
+        input, other = _make(xp.asarray(input, dtype=dt)), _make(xp.asarray(other, dtype=dt))
     return Where.apply(condition, input, other)
 
 
@@ -759,6 +765,24 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
     return input + value * tensor1 / tensor2
+
+
+class Fill(Function):
+    """Every element set to a constant: no gradient reaches the old values."""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        value = value._data if isinstance(value, Tensor) else value
+        return backend.xp_of(a._data).full_like(a._data, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 0, None
+
+
+def fill(input, value):
+    """A tensor like ``input`` with every element ``value`` (the value of ``fill_``)."""
+    return Fill.apply(input, value)
 
 
 def cast(input, dtype):

@@ -1,7 +1,9 @@
-"""Indexing: tensor[index] and tensor[index] = value, and the gather/scatter family.
+"""Indexing: tensor[index] and tensor[index] = value, the gather/scatter family, masks,
+sorting (sort, argsort, topk), nonzero and one_hot.
 
 Basic indices (ints, slices, None, ...) give views; integer tensors, lists and boolean masks
-give copies. Backward scatters the gradient into zeros, accumulating repeated indices.
+give copies. Backward scatters the gradient into zeros, accumulating repeated indices; the
+backward of every op here is built from ops of this module, so double backward works.
 """
 from __future__ import annotations
 
@@ -9,40 +11,103 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import _checks, backend
+from .. import _checks, backend, dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
 
 _make = Tensor._make
 
 
-def _convert(index, xp):
-    """A user index as the array library understands it; and whether it is basic (a view)."""
+def _convert(index, xp, ndim: int):
+    """A user index as the array library understands it; and whether it is basic (a view).
+
+    An index mixing integers with tensor indices is returned as a ``_Split``: PyTorch applies
+    ints, slices and None first, then the tensor indices to what remains, which places the
+    result's dims differently from NumPy (``x[0, :, [0, 1]]`` is (n, 2) in PyTorch).
+    """
     if not isinstance(index, tuple):
         index = (index,)
-    out, basic = [], True
+    out, basic, has_int = [], True, False
     for item in index:
         if isinstance(item, Tensor):
             item = item._data
             if item.dtype.kind not in "iub":
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
-                                 f"tensors, got {item.dtype}")
+                                 f"tensors, got {dtypes.from_numpy(item.dtype).name}")
             basic = False
         elif isinstance(item, (list, np.ndarray)):
             item = xp.asarray(item)
-            if item.dtype.kind == "f":
-                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if item.dtype.kind not in "iub":
+                raise IndexError("tensors used as indices must be long, int, byte or bool "
+                                 f"tensors, got {item.dtype}")
             basic = False
         elif isinstance(item, slice):
             if item.step is not None and item.step <= 0:
                 raise ValueError("step must be greater than zero")
-        elif item is not None and item is not Ellipsis and not isinstance(item, (int, np.integer)):
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            has_int = True
+        elif item is not None and item is not Ellipsis:
             raise IndexError(f"only integers, slices, Ellipsis, None, and integer or boolean "
                              f"tensors are valid indices, got {type(item).__name__}")
         if getattr(item, "dtype", None) is not None and item.dtype == np.uint8:
             item = item.astype(bool)  # byte masks, as PyTorch
         out.append(item)
+    if has_int and not basic:
+        return _split(out, ndim), False
     return tuple(out), basic
+
+
+class _Split:
+    """``x[basic][advanced]``: an index whose ints are applied before its tensor indices."""
+
+    __slots__ = ("basic", "advanced")
+
+    def __init__(self, basic: tuple, advanced: tuple):
+        self.basic, self.advanced = basic, advanced
+
+
+def _split(items: list, ndim: int) -> _Split:
+    def width(item):  # how many dims of the input an index item consumes
+        if item is None:
+            return 0
+        return item.ndim if getattr(item, "dtype", None) is not None and item.dtype == bool else 1
+
+    used = sum(width(i) for i in items if i is not Ellipsis)
+    basic, advanced = [], []
+    for item in items:
+        if item is Ellipsis:
+            basic += [slice(None)] * (ndim - used)
+            advanced += [slice(None)] * (ndim - used)
+        elif item is None or isinstance(item, slice):
+            basic.append(item)
+            advanced.append(slice(None))
+        elif isinstance(item, (int, np.integer)):
+            basic.append(item)
+        else:
+            basic += [slice(None)] * width(item)
+            advanced.append(item)
+    return _Split(tuple(basic), tuple(advanced))
+
+
+def _at(array, index):
+    if type(index) is _Split:
+        return array[index.basic][index.advanced]
+    return array[index]
+
+
+def _put(array, index, value) -> None:
+    if type(index) is _Split:
+        array[index.basic][index.advanced] = value  # the basic part is a view: writes through
+    else:
+        array[index] = value
+
+
+def _add_at(array, index, values) -> None:
+    if type(index) is _Split:
+        view = array[index.basic]
+        backend.of(array).scatter_add(view, index.advanced, values)
+    else:
+        backend.of(array).scatter_add(array, index, values)
 
 
 def _index_error(exc, shape):
@@ -50,25 +115,20 @@ def _index_error(exc, shape):
 
 
 class GetItem(Function):
+    node_name = "IndexBackward0"
+
     @staticmethod
     def forward(ctx, a, index, basic):
         x = a._data
-        ctx.shape, ctx.dtype, ctx.index, ctx.basic = x.shape, x.dtype, index, basic
+        ctx.shape, ctx.index, ctx.basic = x.shape, index, basic
         try:
-            return x[index]
+            return _at(x, index)
         except IndexError as exc:
             raise _index_error(exc, x.shape) from None
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad._data
-        xp = backend.xp_of(g)
-        out = xp.zeros(ctx.shape, g.dtype)
-        if ctx.basic:
-            out[ctx.index] = g
-        else:
-            backend.of(g).scatter_add(out, ctx.index, g)
-        return _make(out), None, None
+        return IndexGrad.apply(grad, ctx.shape, ctx.index, ctx.basic), None, None
 
 
 class ViewItem(GetItem):
@@ -76,10 +136,30 @@ class ViewItem(GetItem):
     node_name = "SliceBackward0"
 
 
+class IndexGrad(Function):
+    """The gradient of ``x[index]``: zeros of x's shape with ``grad`` added at ``index``."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, index, basic):
+        g = grad._data
+        ctx.index, ctx.basic = index, basic
+        out = backend.xp_of(g).zeros(shape, g.dtype)
+        if basic:
+            out[index] = g
+        else:
+            _add_at(out, index, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        cls = ViewItem if ctx.basic else GetItem
+        return cls.apply(grad, ctx.index, ctx.basic), None, None, None
+
+
 def getitem(input: Tensor, index) -> Tensor:
-    """``input[index]`` with PyTorch's (= NumPy's) indexing rules."""
+    """``input[index]`` with PyTorch's indexing rules (NumPy's, but ints apply first)."""
     xp = backend.xp_of(input._data)
-    index, basic = _convert(index, xp)
+    index, basic = _convert(index, xp, input._data.ndim)
     return (ViewItem if basic else GetItem).apply(input, index, basic)
 
 
@@ -93,33 +173,27 @@ class IndexPut(Function):
         v = value._data if isinstance(value, Tensor) else value
         ctx.index = index
         try:
-            out[index] = v
+            _put(out, index, v)
         except IndexError as exc:
             raise _index_error(exc, x.shape) from None
         except ValueError:
             raise RuntimeError(f"index_put: shape mismatch: value tensor of shape "
                                f"{tuple(getattr(v, 'shape', ()))} cannot be broadcast to the "
-                               f"indexing result of shape {tuple(x[index].shape)}") from None
+                               f"indexing result of shape {tuple(_at(x, index).shape)}") from None
         return out
 
     @staticmethod
     def backward(ctx, grad):
         need_target, _, need_value = ctx.needs_input_grad
-        g = grad._data
-        gt = gv = None
-        if need_target:
-            gt = g.copy()
-            gt[ctx.index] = 0
-            gt = _make(gt)
-        if need_value:
-            gv = _make(g[ctx.index])
+        gt = IndexPut.apply(grad, ctx.index, 0.0) if need_target else None
+        gv = GetItem.apply(grad, ctx.index, False) if need_value else None
         return gt, None, gv
 
 
 def index_put(input: Tensor, index, value) -> Tensor:
     """A copy of input with ``input[index] = value``."""
     xp = backend.xp_of(input._data)
-    index, _ = _convert(index, xp)
+    index, _ = _convert(index, xp, input._data.ndim)
     if isinstance(value, Tensor) and value._data.dtype != input._data.dtype:
         value = value.to(input.dtype)
     return IndexPut.apply(input, index, value)
@@ -133,16 +207,16 @@ def setitem(input: Tensor, index, value) -> None:
         input._inplace(index_put, index, value)
         return
     xp = backend.xp_of(input._data)
-    idx, _ = _convert(index, xp)
+    idx, _ = _convert(index, xp, input._data.ndim)
     v = value._data if isinstance(value, Tensor) else value
     try:
-        input._data[idx] = v
+        _put(input._data, idx, v)
     except IndexError as exc:
         raise _index_error(exc, input._data.shape) from None
     except ValueError:
         raise RuntimeError(f"setitem: value of shape {tuple(getattr(v, 'shape', ()))} cannot be "
                            f"broadcast to the indexed shape "
-                           f"{tuple(input._data[idx].shape)}") from None
+                           f"{tuple(_at(input._data, idx).shape)}") from None
     input._vbox[0] += 1
 
 
@@ -172,10 +246,19 @@ def _as_1d(x):
     return x.reshape(1) if x.ndim == 0 else x
 
 
-def _check_bounds(op: str, idx, size: int, dim: int, exc=RuntimeError) -> None:
-    if idx.size and (bool((idx < 0).any()) or bool((idx >= size).any())):
-        bad = idx[(idx < 0) | (idx >= size)].reshape(-1)[0].item()
+def _check_bounds(op: str, idx, size: int, dim: int, exc=RuntimeError, low: int = 0) -> None:
+    """Every index in [low, size), else ``exc`` naming the first one outside."""
+    if idx.size and (bool((idx < low).any()) or bool((idx >= size).any())):
+        bad = idx[(idx < low) | (idx >= size)].reshape(-1)[0].item()
         raise exc(f"{op}: index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _wrap_negative(op: str, idx, size: int, dim: int, exc):
+    """Indices in [-size, size) with negative ones counted from the end (else ``exc``)."""
+    _check_bounds(op, idx, size, dim, exc, low=-size)
+    if idx.size and bool((idx < 0).any()):
+        return backend.xp_of(idx).where(idx < 0, idx + size, idx)
+    return idx
 
 
 def _dim_index_checks(op: str, input, dim, index, src=None) -> int:
@@ -309,8 +392,8 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
                 [4, 3]])
     """
     d = _dim_index_checks("gather", input, dim, index)
-    if input._data.ndim == 0:
-        return Gather.apply(input.reshape(1), 0, index.reshape(1)).reshape(index.shape)
+    if input._data.ndim == 0 or index._data.ndim == 0:  # then both have at most 1 dim
+        return Gather.apply(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
     return Gather.apply(input, d, index)
 
 
@@ -338,9 +421,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
         src = src.item() if isinstance(src, (np.number, np.bool_)) else src
     if index._data.size == 0:
         return input.clone()
-    if input._data.ndim == 0:
-        src = src.reshape(1) if isinstance(src, Tensor) else src
-        return Scatter.apply(input.reshape(1), 0, index.reshape(1), src, reduce).reshape(())
+    if input._data.ndim == 0 or index._data.ndim == 0:  # then all have at most 1 dim
+        src = src.reshape(-1) if isinstance(src, Tensor) else src
+        out = Scatter.apply(input.reshape(-1), 0, index.reshape(-1), src, reduce)
+        return out.reshape(input.shape)
     return Scatter.apply(input, d, index, src, reduce)
 
 
@@ -350,8 +434,9 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     d = _dim_index_checks("scatter_add", input, dim, index, src)
     if index._data.size == 0:
         return input.clone()
-    if input._data.ndim == 0:
-        return ScatterAdd.apply(input.reshape(1), 0, index.reshape(1), src.reshape(1)).reshape(())
+    if input._data.ndim == 0 or index._data.ndim == 0:  # then all have at most 1 dim
+        out = ScatterAdd.apply(input.reshape(-1), 0, index.reshape(-1), src.reshape(-1))
+        return out.reshape(input.shape)
     return ScatterAdd.apply(input, d, index, src)
 
 
@@ -470,11 +555,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """A copy of ``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
     d, idx = _vector_index("index_fill_", input, dim, index, int32_ok=False)
     x = input._data
-    size = x.shape[d] if x.ndim else 1
-    if idx.size and (bool((idx < -size).any()) or bool((idx >= size).any())):
-        bad = idx[(idx < -size) | (idx >= size)][0].item()
-        raise IndexError(f"index_fill_(): index {bad} is out of bounds for dimension {d} with "
-                         f"size {size}")
+    idx = _wrap_negative("index_fill_()", idx, x.shape[d] if x.ndim else 1, d, IndexError)
     from .elementwise import where
     return where(_dim_mask(x, d, idx), _fill_value("index_fill_", input, value), input)
 
@@ -553,12 +634,9 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
             input = input.expand(common[:d] + [xs[d]] + common[d + 1:])
         if ids[:d] + ids[d + 1:] != common[:d] + common[d + 1:]:
             indices = indices.expand(common[:d] + [ids[d]] + common[d + 1:])
-    size = xs[d] if xs else 1
     idx = indices._data
-    if idx.size and bool((idx < 0).any()):
-        _check_bounds(op, idx, size, d) if bool((idx < -size).any()) else None
-        indices = _make(backend.xp_of(idx).where(idx < 0, idx + size, idx))
-    return gather(input, d, indices)
+    wrapped = _wrap_negative(op, idx, xs[d] if xs else 1, d, RuntimeError)
+    return gather(input, d, indices if wrapped is idx else _make(wrapped))
 
 
 # -- nonzero, sorting ---------------------------------------------------------------------------
@@ -587,7 +665,8 @@ def _sort_checks(op: str, input, dim):
     return _checks.dim(dim, input._data.ndim, op)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+def argsort(input: Tensor, dim: int = -1, descending: bool = False,
+            stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim`` (always stable here)."""
     d = _sort_checks("argsort", input, dim)
     x = input._data

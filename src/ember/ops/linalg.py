@@ -1,7 +1,6 @@
-"""matmul, the one BLAS primitive, and what is composed from it (mm, bmm, dot, outer)."""
+"""matmul, the one BLAS primitive, and what is composed from it (mm, bmm, dot, outer);
+einsum, a primitive whose backward is made of einsums."""
 from __future__ import annotations
-
-import builtins
 
 from .. import _checks, backend, dtypes
 from ..autograd.function import Function
@@ -209,7 +208,8 @@ def _einsum_grad(grad, i, terms, out, operands):
     if kept != unique:
         # indices summed within this operand alone: the gradient is constant along them
         g = g.reshape([g.shape[kept.index(c)] if c in kept else 1 for c in unique])
-    target = [builtins.max(g.shape[k], shape[c]) for k, c in enumerate(unique)]
+    # size-1 gradient dims (summed-out letters, broadcast ones) take this operand's size
+    target = [shape[c] if g.shape[k] == 1 else g.shape[k] for k, c in enumerate(unique)]
     if list(g.shape) != target:
         g = g.expand(target)
     if unique != term:

@@ -267,9 +267,19 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
 
 
 def unflatten(input, dim: int, sizes):
+    """Splits dim ``dim`` into ``sizes`` (one of them may be -1)."""
     shape = input._data.shape
     d = _checks.dim(dim, len(shape), "unflatten")
-    return reshape(input, shape[:d] + tuple(sizes) + shape[d + 1:])
+    sizes = tuple(int(s) for s in sizes)
+    known = 1
+    for s in sizes:
+        known *= s if s != -1 else 1
+    n = shape[d] if shape else 1
+    if sizes.count(-1) > 1 or (-1 not in sizes and known != n) or (
+            -1 in sizes and (known == 0 or n % known)):
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {d} ({n}) in the input tensor of shape {list(shape)}")
+    return reshape(input, shape[:d] + sizes + shape[d + 1:])
 
 
 def squeeze(input, dim=None):
@@ -576,3 +586,7 @@ def pad_constant(input, pad, value=0.0):
     for i in range(len(pad) // 2):
         widths[n - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     return PadConstant.apply(input, tuple(widths), value)
+
+
+def reshape_as(input, other):
+    return reshape(input, other.shape)

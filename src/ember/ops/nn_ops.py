@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _checks, backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 from . import elementwise as ew
 
@@ -30,31 +31,33 @@ def _float_input(op: str, x) -> None:
                            "convert it with .float()")
 
 
-def _log_softmax_array(x, axis: int):
+def _softmax_parts(x, axis: int):
+    """(x - max, softmax, log-sum-exp of x - max): one exp pass for both softmax and log."""
     xp = backend.xp_of(x)
     shifted = x - x.max(axis=axis, keepdims=True)
-    lse = xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
-    shifted -= lse
-    return shifted
+    p = xp.exp(shifted)
+    total = p.sum(axis=axis, keepdims=True)
+    p /= total
+    return shifted, p, xp.log(total)
 
 
 # -- softmax family --------------------------------------------------------------------------
 class Softmax(Function):
     @staticmethod
     def forward(ctx, input, dim):
-        x = input._data
-        xp = backend.xp_of(x)
-        e = xp.exp(x - x.max(axis=dim, keepdims=True))
-        e /= e.sum(axis=dim, keepdims=True)
+        _, p, _ = _softmax_parts(input._data, dim)
         ctx.dim = dim
         ctx.save_output()
-        return e
+        return p
 
     @staticmethod
     def backward(ctx, grad):
+        if _State.enabled:  # create_graph: the same formula in ember ops, differentiable
+            y = ctx.saved_output
+            gy = grad * y
+            return gy - y * gy.sum(ctx.dim, keepdim=True), None
         y = ctx.saved_output._data
-        g = grad._data
-        gy = g * y
+        gy = grad._data * y
         gy -= y * gy.sum(axis=ctx.dim, keepdims=True)
         return gy, None
 
@@ -62,16 +65,18 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, input, dim):
-        ctx.dim = dim
+        shifted, p, lse = _softmax_parts(input._data, dim)
+        shifted -= lse
+        ctx.dim, ctx.p = dim, p  # backward needs softmax: keeping it saves an exp pass
         ctx.save_output()
-        return _log_softmax_array(input._data, dim)
+        return shifted
 
     @staticmethod
     def backward(ctx, grad):
-        y = ctx.saved_output._data
+        if _State.enabled:  # create_graph: the same formula in ember ops, differentiable
+            return grad - ctx.saved_output.exp() * grad.sum(ctx.dim, keepdim=True), None
         g = grad._data
-        xp = backend.xp_of(g)
-        return g - xp.exp(y) * g.sum(axis=ctx.dim, keepdims=True), None
+        return g - ctx.p * g.sum(axis=ctx.dim, keepdims=True), None
 
 
 def _softmax_args(op: str, input, dim, dtype):
@@ -99,6 +104,29 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
 
 
 # -- normalisation ------------------------------------------------------------------------------
+# Reductions go through einsum: one pass with no temporary, and several times faster than
+# ndarray.sum/mean over many short rows or over the non-channel axes of (N, C, ...).
+def _channel_sum(a, b=None):
+    """sum over every axis but 1 of a (or of a * b): shape (C,)."""
+    xp = backend.xp_of(a)
+    n, c = a.shape[:2]
+    a = a.reshape(n, c, -1)  # (N, C, spatial): einsum cannot sum over an ellipsis
+    if b is None:
+        return xp.einsum("ncs->c", a)
+    return xp.einsum("ncs,ncs->c", a, b.reshape(n, c, -1))
+
+
+def _row_sum(a, b=None):
+    """sum over the last axis of a 2-D a (or of a * b): shape (M,)."""
+    xp = backend.xp_of(a)
+    return xp.einsum("ij->i", a) if b is None else xp.einsum("ij,ij->i", a, b)
+
+
+def _col_sum(a, b=None):
+    xp = backend.xp_of(a)
+    return xp.einsum("ij->j", a) if b is None else xp.einsum("ij,ij->j", a, b)
+
+
 def _affine(xhat, weight, bias, shape):
     if weight is None and bias is None:
         return xhat.copy()  # the output must not alias what backward saved
@@ -113,57 +141,62 @@ class BatchNorm(Function):
     def forward(ctx, input, weight, bias, running_mean, running_var, training, momentum, eps):
         x = input._data
         xp = backend.xp_of(x)
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        n = x.size // x.shape[1]
+        c = x.shape[1]
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        n = x.size // c
         if training:
-            mean = x.mean(axis=axes, keepdims=True)
-            xc = x - mean
-            var = xp.square(xc).mean(axis=axes, keepdims=True)
+            mean = _channel_sum(x) * x.dtype.type(1.0 / n)
+            xc = x - mean.reshape(shape)
+            var = _channel_sum(xc, xc) * x.dtype.type(1.0 / n)
             if running_mean is not None:
                 _update_running(running_mean, mean, momentum)
             if running_var is not None:
                 _update_running(running_var, var * (n / max(n - 1, 1)), momentum)
         else:
-            mean = running_mean._data.reshape(shape).astype(x.dtype, copy=False)
-            var = running_var._data.reshape(shape).astype(x.dtype, copy=False)
-            xc = x - mean
+            mean = running_mean._data.astype(x.dtype, copy=False)
+            var = running_var._data.astype(x.dtype, copy=False)
+            xc = x - mean.reshape(shape)
         invstd = 1 / xp.sqrt(var + eps)
-        xc *= invstd  # xc is now x-hat
-        ctx.xhat, ctx.invstd, ctx.training, ctx.n, ctx.axes, ctx.shape = \
-            xc, invstd, training, n, axes, shape
-        ctx.weight = weight
-        return _affine(xc, weight, bias, shape)
+        scale = invstd if weight is None else invstd * weight._data
+        xc *= scale.reshape(shape)
+        if bias is not None:
+            xc += bias._data.reshape(shape)
+        ctx.save_for_backward(input, weight)
+        ctx.mean, ctx.invstd, ctx.training, ctx.n = mean, invstd, training, n
+        return xc
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad._data
-        xhat, invstd, axes, shape = ctx.xhat, ctx.invstd, ctx.axes, ctx.shape
+        input, weight = ctx.saved_tensors
+        g, x = grad._data, input._data
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        gb = g.sum(axis=axes, keepdims=True) if need_b or (need_x and ctx.training) else None
-        gw = (g * xhat).sum(axis=axes, keepdims=True) \
-            if need_w or (need_x and ctx.training) else None
+        training, invstd = ctx.training, ctx.invstd
+        xc = x - ctx.mean.reshape(shape)
+        gb = _channel_sum(g) if need_b or (need_x and training) else None
+        gxc = _channel_sum(g, xc) if need_w or (need_x and training) else None
         dx = None
         if need_x:
-            scale = invstd if ctx.weight is None else invstd * ctx.weight._data.reshape(shape)
-            if ctx.training:
+            scale = invstd if weight is None else invstd * weight._data
+            if training:
                 inv_n = 1.0 / ctx.n
-                dx = g - gb * inv_n
-                dx -= xhat * (gw * inv_n)
-                dx *= scale
+                # dx = scale * (g - mean(g) - xhat * mean(g * xhat)), written into xc
+                xc *= (-(invstd * invstd) * gxc * inv_n).reshape(shape)
+                xc += g
+                xc -= (gb * inv_n).reshape(shape)
+                xc *= scale.reshape(shape)
+                dx = xc
             else:
-                dx = g * scale
-        c = xhat.shape[1]
-        return (dx, gw.reshape(c) if need_w else None, gb.reshape(c) if need_b else None,
-                None, None, None, None, None)
+                dx = g * scale.reshape(shape)
+        gw = gxc * invstd if need_w else None
+        return dx, gw, gb if need_b else None, None, None, None, None, None
 
 
 def _update_running(stat: Tensor, batch_value, momentum: float) -> None:
     """stat = (1 - momentum) * stat + momentum * batch_value, in place (no history)."""
     data = stat._data
-    value = batch_value.reshape(data.shape)
     data *= 1 - momentum
-    data += (momentum * value).astype(data.dtype, copy=False)
+    data += (momentum * batch_value).astype(data.dtype, copy=False)
     stat._vbox[0] += 1
 
 
@@ -192,38 +225,58 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                            eps)
 
 
+def _normalize_rows(x2, eps):
+    """Per-row x-hat and 1/std of a 2-D array."""
+    xp = backend.xp_of(x2)
+    inv_k = x2.dtype.type(1.0 / x2.shape[1])
+    xc = x2 - (_row_sum(x2) * inv_k)[:, None]
+    invstd = 1 / xp.sqrt(_row_sum(xc, xc) * inv_k + eps)
+    xc *= invstd[:, None]
+    return xc, invstd
+
+
+def _normalize_rows_backward(gx, xhat, invstd):
+    """d x of x-hat rows given d x-hat (gx, consumed)."""
+    inv_k = gx.dtype.type(1.0 / gx.shape[1])
+    m1 = _row_sum(gx) * inv_k
+    m2 = _row_sum(gx, xhat) * inv_k
+    gx -= xhat * m2[:, None]
+    gx -= m1[:, None]
+    gx *= invstd[:, None]
+    return gx
+
+
 class LayerNorm(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, k, eps):
         x = input._data
-        xp = backend.xp_of(x)
-        axes = tuple(range(x.ndim - k, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        var = xp.square(xc).mean(axis=axes, keepdims=True)
-        invstd = 1 / xp.sqrt(var + eps)
-        xc *= invstd
-        ctx.xhat, ctx.invstd, ctx.axes, ctx.weight = xc, invstd, axes, weight
-        shape = x.shape[x.ndim - k:]
-        return _affine(xc, weight, bias, shape)
+        inner = x.shape[x.ndim - k:]
+        xhat, invstd = _normalize_rows(x.reshape(-1, _prod(inner)), eps)  # (M, K)
+        ctx.xhat, ctx.invstd, ctx.weight, ctx.shape, ctx.inner = xhat, invstd, weight, x.shape, \
+            inner
+        return _affine(xhat, weight, bias, (-1,)).reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad._data
-        xhat, axes = ctx.xhat, ctx.axes
-        lead = tuple(range(g.ndim - len(axes)))
+        xhat = ctx.xhat
+        g = grad._data.reshape(xhat.shape)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         dx = gw = gb = None
         if need_x:
-            gx = g if ctx.weight is None else g * ctx.weight._data
-            dx = gx - gx.mean(axis=axes, keepdims=True)
-            dx -= xhat * (gx * xhat).mean(axis=axes, keepdims=True)
-            dx *= ctx.invstd
+            gx = g * ctx.weight._data.reshape(-1) if ctx.weight is not None else g.copy()
+            dx = _normalize_rows_backward(gx, xhat, ctx.invstd).reshape(ctx.shape)
         if need_w:
-            gw = (g * xhat).sum(axis=lead)
+            gw = _col_sum(g, xhat).reshape(ctx.inner)
         if need_b:
-            gb = g.sum(axis=lead)
+            gb = _col_sum(g).reshape(ctx.inner)
         return dx, gw, gb, None, None
+
+
+def _prod(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
@@ -235,7 +288,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     normalized_shape = tuple(int(s) for s in normalized_shape)
     k = len(normalized_shape)
     shape = tuple(input._data.shape)
-    if k == 0 or shape[len(shape) - k:] != normalized_shape or k > len(shape):
+    if k == 0 or k > len(shape) or shape[len(shape) - k:] != normalized_shape:
         raise RuntimeError(f"layer_norm: Given normalized_shape={list(normalized_shape)}, "
                            f"expected input with shape [*, {', '.join(map(str, normalized_shape))}"
                            f"], but got input of size {list(shape)}")
@@ -250,15 +303,9 @@ class GroupNorm(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, groups, eps):
         x = input._data
-        xp = backend.xp_of(x)
         n, c = x.shape[:2]
-        xg = x.reshape(n, groups, -1)
-        mean = xg.mean(axis=2, keepdims=True)
-        xc = xg - mean
-        var = xp.square(xc).mean(axis=2, keepdims=True)
-        invstd = 1 / xp.sqrt(var + eps)
-        xc *= invstd
-        xhat = xc.reshape(x.shape)
+        xhat, invstd = _normalize_rows(x.reshape(n * groups, -1), eps)  # (N*G, C/G*spatial)
+        xhat = xhat.reshape(x.shape)
         shape = (1, c) + (1,) * (x.ndim - 2)
         ctx.xhat, ctx.invstd, ctx.groups, ctx.weight, ctx.shape = xhat, invstd, groups, weight, \
             shape
@@ -268,22 +315,17 @@ class GroupNorm(Function):
     def backward(ctx, grad):
         g = grad._data
         xhat, shape = ctx.xhat, ctx.shape
-        n = g.shape[0]
-        axes = (0,) + tuple(range(2, g.ndim))
+        rows = g.shape[0] * ctx.groups
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         dx = gw = gb = None
         if need_x:
-            gx = g if ctx.weight is None else g * ctx.weight._data.reshape(shape)
-            gx = gx.reshape(n, ctx.groups, -1)
-            xg = xhat.reshape(n, ctx.groups, -1)
-            dx = gx - gx.mean(axis=2, keepdims=True)
-            dx -= xg * (gx * xg).mean(axis=2, keepdims=True)
-            dx *= ctx.invstd
-            dx = dx.reshape(g.shape)
+            gx = g * ctx.weight._data.reshape(shape) if ctx.weight is not None else g.copy()
+            dx = _normalize_rows_backward(gx.reshape(rows, -1), xhat.reshape(rows, -1),
+                                          ctx.invstd).reshape(g.shape)
         if need_w:
-            gw = (g * xhat).sum(axis=axes)
+            gw = _channel_sum(g, xhat)
         if need_b:
-            gb = g.sum(axis=axes)
+            gb = _channel_sum(g)
         return dx, gw, gb, None, None
 
 
@@ -309,25 +351,37 @@ def _reduce_scale(g, reduction: str, denom):
 
 
 class CrossEntropy(Function):
-    """Fused log-softmax + NLL (class indices) or soft targets; grad = softmax * sum(q) - q."""
+    """Fused log-softmax + NLL (class indices) or soft targets; grad = softmax * sum(q) - q.
+
+    With loss_n = -sum_c q_nc log p_nc (q: the weighted, smoothed one-hot or the target
+    probabilities), d loss_n / d x_nc = p_nc * sum_c q_nc - q_nc: one pass over the
+    softmax kept from forward.
+    """
 
     @staticmethod
     def forward(ctx, input, target, weight, ignore_index, reduction, smoothing, is_logp):
         x = input._data
         xp = backend.xp_of(x)
         c = x.shape[1]
-        logp = x if is_logp else _log_softmax_array(x, 1)
+        if is_logp:  # nll_loss: the input already is log p
+            shifted, lse, p = x, x.dtype.type(0), None
+        else:
+            shifted, p, lse = _softmax_parts(x, 1)   # log p = shifted - lse
         wshape = (1, c) + (1,) * (x.ndim - 2)
         w = None if weight is None else weight._data.astype(x.dtype, copy=False).reshape(wshape)
         t = target._data
+        lse_n = lse if is_logp else lse[:, 0]
         if t.dtype.kind in "iub":
             valid = t != ignore_index
-            t_safe = xp.where(valid, t, 0) if ignore_index is not None else t
-            picked = xp.take_along_axis(logp, t_safe[:, None], axis=1)[:, 0]
+            t_safe = xp.where(valid, t, 0)
+            picked = xp.take_along_axis(shifted, t_safe[:, None], axis=1)[:, 0] - lse_n
             wt = valid.astype(x.dtype) if w is None else w.reshape(c)[t_safe] * valid
             loss = -(picked * wt)
             if smoothing:
-                smooth = -(logp.sum(axis=1) if w is None else (logp * w).sum(axis=1))
+                if w is None:
+                    smooth = c * lse_n - shifted.sum(axis=1)
+                else:
+                    smooth = w.sum() * lse_n - (shifted * w).sum(axis=1)
                 loss *= 1 - smoothing
                 loss += (smoothing / c) * (smooth * valid)
             denom = wt.sum()
@@ -337,11 +391,13 @@ class CrossEntropy(Function):
             if smoothing:
                 tgt = tgt * (1 - smoothing) + smoothing / c
             q = tgt if w is None else tgt * w
-            loss = -(logp * q).sum(axis=1)
+            loss = lse_n * q.sum(axis=1) - (shifted * q).sum(axis=1)
             denom = loss.size
             ctx.q = q
-        ctx.logp, ctx.w, ctx.denom, ctx.reduction, ctx.smoothing, ctx.is_logp = \
-            logp, w, denom, reduction, smoothing, is_logp
+            if ctx.needs_input_grad[1]:
+                ctx.logp = shifted - lse if not is_logp else x
+        ctx.p, ctx.w, ctx.denom, ctx.reduction, ctx.smoothing, ctx.shape = \
+            p, w, denom, reduction, smoothing, x.shape
         if reduction == "none":
             return loss
         total = loss.sum()
@@ -352,26 +408,24 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        logp, w, smoothing = ctx.logp, ctx.w, ctx.smoothing
-        xp = backend.xp_of(logp)
-        c = logp.shape[1]
+        p, w, smoothing = ctx.p, ctx.w, ctx.smoothing
+        c = ctx.shape[1]
         s = _reduce_scale(grad._data, ctx.reduction, ctx.denom)
         s = s[:, None] if s.ndim else s  # per-sample factor, broadcast over classes
         need_x, need_t = ctx.needs_input_grad[:2]
         dx = dt = None
         if hasattr(ctx, "t_safe"):
             if need_x:
-                hot = ctx.wt * (1 - smoothing) if smoothing else ctx.wt
-                hot = hot[:, None] * s
-                if ctx.is_logp:
-                    dx = xp.zeros_like(logp)
+                wt = ctx.wt
+                hot = (wt * (1 - smoothing) if smoothing else wt)[:, None] * s
+                if p is None:
+                    dx = backend.xp_of(hot).zeros(ctx.shape, hot.dtype)
                 else:
-                    qsum = ctx.wt * (1 - smoothing) if smoothing else ctx.wt
+                    qsum = hot
                     if smoothing:
                         wsum = c if w is None else w.sum()
-                        qsum = qsum + (smoothing / c) * wsum * ctx.valid
-                    dx = xp.exp(logp)
-                    dx *= qsum[:, None] * s
+                        qsum = hot + ((smoothing / c) * wsum * ctx.valid)[:, None] * s
+                    dx = p * qsum
                 _subtract_at_targets(dx, ctx.t_safe, hot)
                 if smoothing:
                     spread = ctx.valid[:, None] * s * (smoothing / c)
@@ -380,9 +434,10 @@ class CrossEntropy(Function):
             q = ctx.q
             if need_x:
                 dx = -q * s
-                if not ctx.is_logp:
-                    dx += xp.exp(logp) * (q.sum(axis=1, keepdims=True) * s)
+                if p is not None:
+                    dx += p * (q.sum(axis=1, keepdims=True) * s)
             if need_t:
+                logp = ctx.logp
                 dt = -(logp if w is None else logp * w) * s
                 if smoothing:
                     dt *= 1 - smoothing
@@ -803,7 +858,10 @@ class Embedding(Function):
             counts = xp.bincount(idx, minlength=ctx.shape[0])
             rows = rows / counts[idx][:, None].astype(g.dtype)
         dw = xp.zeros(ctx.shape, g.dtype)
-        backend.of(g).scatter_add(dw, idx, rows)
+        # scatter-add over a flat index: several times faster than row-wise on NumPy
+        dim = ctx.shape[1]
+        flat = (idx[:, None] * dim + xp.arange(dim)).reshape(-1)
+        backend.of(g).scatter_add(dw.reshape(-1), flat, rows.reshape(-1))
         if ctx.padding_idx is not None:
             dw[ctx.padding_idx] = 0
         return dw, None, None, None

@@ -45,6 +45,7 @@ class Prod(Function):
     def forward(ctx, a, axis, keepdim):
         x = a._data
         ctx.save_for_backward(a)
+        ctx.save_output()
         ctx.axis, ctx.keepdim = axis, keepdim
         dtype = np.int64 if x.dtype.kind in "iub" else None
         return x.prod(axis=axis, keepdims=keepdim, dtype=dtype)
@@ -56,6 +57,11 @@ class Prod(Function):
         xp = backend.xp_of(x)
         if x.size == 0:
             return _make(xp.zeros(x.shape, grad._data.dtype)), None, None
+        axes = tuple(range(x.ndim)) if ctx.axis is None else (ctx.axis,)
+        if x.all():  # no zeros: out / x, composed so that double backward works
+            g = _expand_back(grad, x.shape, axes, ctx.keepdim)
+            out = _expand_back(ctx.saved_output, x.shape, axes, ctx.keepdim)
+            return g * out / a, None, None
         axis = ctx.axis
         flat = x.reshape(-1) if axis is None else xp.moveaxis(x, axis, -1)
         # product of all other elements: exclusive cumprods from both sides (zeros are safe)
@@ -81,28 +87,20 @@ class ArgReduce(Function):
         xp = backend.xp_of(x)
         idx = (xp.argmax if largest else xp.argmin)(x, axis=dim, keepdims=True)
         values = xp.take_along_axis(x, idx, axis=dim)
+        idx = idx.astype(np.int64, copy=False)
         ctx.shape, ctx.dim, ctx.keepdim, ctx.idx = x.shape, dim, keepdim, idx
         if not keepdim:
             values, idx = values.squeeze(dim), idx.squeeze(dim)
-        return values, idx.astype(np.int64, copy=False)
+        return values, idx
 
     @staticmethod
     def backward(ctx, grad, grad_idx):
-        g = grad._data
-        xp = backend.xp_of(g)
+        from .indexing import scatter_add
         if not ctx.keepdim:
-            g = xp.expand_dims(g, ctx.dim)
-        out = xp.zeros(ctx.shape, g.dtype)
-        xp.put_along_axis(out, ctx.idx, g, axis=ctx.dim) if xp is np else \
-            _put_along_axis(out, ctx.idx, g, ctx.dim)
-        return _make(out), None, None, None
-
-
-def _put_along_axis(out, idx, values, axis):
-    xp = backend.xp_of(out)
-    grids = list(xp.indices(idx.shape, sparse=True))
-    grids[axis] = idx
-    out[tuple(grids)] = values
+            grad = grad.unsqueeze(ctx.dim)
+        zeros = _make(backend.xp_of(grad._data).zeros(ctx.shape, grad._data.dtype))
+        # one index per slice, so scatter_add places the gradient (and is differentiable)
+        return scatter_add(zeros, ctx.dim, _make(ctx.idx), grad), None, None, None
 
 
 class AMax(Function):
@@ -141,9 +139,14 @@ class Cumsum(Function):
 
 
 # -- public functions ------------------------------------------------------------------------
+def _every_dim_if_empty(dim):
+    """``dim=()`` or ``[]`` reduces over every dim in sum, mean, var and std (as PyTorch)."""
+    return None if isinstance(dim, (tuple, list)) and len(dim) == 0 else dim
+
+
 def sum(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Sum over ``dim`` (an int, a tuple, or all dims); integer inputs sum in int64."""
-    axes = _checks.dims(dim, input._data.ndim, "sum")
+    axes = _checks.dims(_every_dim_if_empty(dim), input._data.ndim, "sum")
     return Sum.apply(input, axes, keepdim, None if dtype is None else dtypes.to_numpy(dtype))
 
 
@@ -159,7 +162,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
     if input._data.dtype.kind not in "fc":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a "
                            f"floating point or complex dtype. Got: {input.dtype.name}")
-    axes = _checks.dims(dim, input._data.ndim, "mean")
+    axes = _checks.dims(_every_dim_if_empty(dim), input._data.ndim, "mean")
     n = 1
     for a in axes:
         n *= input._data.shape[a]
@@ -244,7 +247,7 @@ def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
     if isinstance(dim, bool):  # var(input, unbiased)
         dim, unbiased = None, dim
     c = _correction(unbiased, correction)
-    axes = _checks.dims(dim, input._data.ndim, "var")
+    axes = _checks.dims(_every_dim_if_empty(dim), input._data.ndim, "var")
     n = 1
     for a in axes:
         n *= input._data.shape[a]
@@ -296,19 +299,20 @@ class _L2(Function):
         xp = backend.xp_of(x)
         out = xp.asarray(xp.sqrt((x * x).sum(axis=axes, keepdims=True)))
         ctx.save_for_backward(a)
-        ctx.kept, ctx.axes, ctx.keepdim = out, axes, keepdim
+        ctx.save_output()
+        ctx.axes, ctx.keepdim = axes, keepdim
         return out if keepdim else out.reshape(tuple(
             s for i, s in enumerate(out.shape) if i not in axes))
 
     @staticmethod
     def backward(ctx, grad):
-        a, = ctx.saved_tensors
-        kept = ctx.kept
-        safe = _make(backend.xp_of(kept).where(kept == 0, 1, kept).astype(kept.dtype))
-        g = _expand_back(grad, a._data.shape, ctx.axes, ctx.keepdim)
-        zero = _make(kept == 0)
         from .elementwise import where
-        return where(zero.expand(a.shape), 0.0, g * a / safe), None, None
+        a, = ctx.saved_tensors
+        shape = a._data.shape
+        g = _expand_back(grad, shape, ctx.axes, ctx.keepdim)
+        norm = _expand_back(ctx.saved_output, shape, ctx.axes, ctx.keepdim)
+        zero = norm == 0
+        return where(zero, 0.0, g * a / where(zero, 1.0, norm)), None, None
 
 
 def _l2(input, dim, keepdim):

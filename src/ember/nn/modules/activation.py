@@ -243,8 +243,7 @@ class Softmax(_DimModule):
 
     Example::
 
-        >>> nn.Softmax(dim=1)(ember.randn(2, 3)).sum(1)
-        tensor([1., 1.])
+        >>> probs = nn.Softmax(dim=1)(ember.randn(2, 3))   # each row sums to 1
     """
 
     def forward(self, input: Tensor) -> Tensor:

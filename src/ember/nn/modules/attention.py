@@ -14,7 +14,7 @@ __all__ = ["MultiheadAttention"]
 
 
 class MultiheadAttention(Module):
-    """Attention over ``num_heads`` heads: concat(head_1..h) W_o, head_i = attn(Q W_i, K W_i, V W_i).
+    """Attention over ``num_heads`` heads: concat(head_1..h) W_o, head_i = attn(QW_i, KW_i, VW_i).
 
     Args:
         embed_dim: model dimension E (split across heads).

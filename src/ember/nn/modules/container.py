@@ -381,5 +381,21 @@ class ParameterDict(Module):
         for key, value in pairs:
             self[key] = value
 
+    def extra_repr(self) -> str:
+        lines = []
+        for k, p in self.items():
+            size = "x".join(str(s) for s in p.shape)
+            kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+            name = _TYPE_NAMES.get(p.dtype.name, p.dtype.name)
+            device = "" if p.device.type == "cpu" else f" ({p.device})"
+            lines.append(f"  ({k}): {kind} containing: [ember.{name} of size {size}{device}]")
+        return "\n".join(lines)
+
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterDict is not callable")
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+               "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+               "bool": "BoolTensor"}

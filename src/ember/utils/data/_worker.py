@@ -194,12 +194,12 @@ def _seed_worker(base_seed: int, worker_id: int) -> int:
 
 
 def worker_loop(iterable: bool, dataset, index_queue, data_queue, done_event,
-                auto_collation: bool,
-                collate_fn: Callable, drop_last: bool, transform: Callable | None,
-                base_seed: int, init_fn: Callable | None, worker_id: int,
-                num_workers: int) -> None:
+                auto_collation: bool, collate_fn: Callable, drop_last: bool,
+                transform: Callable | None, base_seed: int, init_fn: Callable | None,
+                worker_id: int, num_workers: int) -> None:
     """The body of worker process ``worker_id``."""
     global _worker_info
+    parent = multiprocessing.parent_process()
     try:
         seed = _seed_worker(base_seed, worker_id)
         _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
@@ -212,7 +212,6 @@ def worker_loop(iterable: bool, dataset, index_queue, data_queue, done_event,
                                    transform)
         except Exception as e:
             init_error = _ExceptionWrapper(e, where)
-        parent = multiprocessing.parent_process()
         iteration_end = False
         while not done_event.is_set() and (parent is None or parent.is_alive()):
             try:
@@ -249,6 +248,8 @@ def worker_loop(iterable: bool, dataset, index_queue, data_queue, done_event,
     except KeyboardInterrupt:
         pass  # the main process gets the same signal and cleans up
     finally:
-        # results still buffered are for a main process that stopped reading: don't block
-        # this process's exit on flushing them
-        data_queue.cancel_join_thread()
+        if done_event.is_set() or not (parent is None or parent.is_alive()):
+            # nobody reads the results any more: don't block this exit on flushing them
+            data_queue.cancel_join_thread()
+        # otherwise exit flushes them: the queue's write lock is shared by all workers, and
+        # leaving in the middle of a write would keep it locked for the others
