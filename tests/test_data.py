@@ -708,10 +708,25 @@ def test_spawn_context():
     assert _values(loader) == expected
 
 
-def test_persistent_loader_recovers_after_worker_crash():
-    loader = DataLoader(Dying(6), batch_size=1, num_workers=2, persistent_workers=True)
+class DiesOnce(Range):
+    """The first worker to load sample 3 dies; later ones (a marker file exists) do not."""
+
+    def __init__(self, n, marker) -> None:
+        super().__init__(n)
+        self.marker = marker
+
+    def __getitem__(self, i):
+        if i == 3 and not self.marker.exists():
+            self.marker.touch()
+            os._exit(3)
+        return i
+
+
+def test_persistent_loader_recovers_after_worker_crash(tmp_path):
+    loader = DataLoader(DiesOnce(6, tmp_path / "died"), batch_size=1, num_workers=2,
+                        persistent_workers=True)
     with pytest.raises(RuntimeError, match="exited unexpectedly"):
         list(loader)
     crashed = loader._iterator
     it = iter(loader)
-    assert it is not crashed and next(it).tolist() == [0]
+    assert it is not crashed and _values(it) == [[i] for i in range(6)]

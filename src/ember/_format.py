@@ -65,9 +65,9 @@ def _body(data: np.ndarray) -> str:
     else:
         fmt = str
     shown = _shown(data)
-    if kind == "f" and np.isfinite(shown).any():
-        shown = shown[np.isfinite(shown)]  # nan and inf do not widen the columns
-    width = max(len(fmt(v)) for v in shown.tolist())
+    if kind == "f":  # as PyTorch: only finite nonzero values set the column width
+        shown = shown[np.isfinite(shown) & (shown != 0)]
+    width = max((len(fmt(v)) for v in shown.tolist()), default=0)
     kind_key = {"f": "float_kind", "b": "bool", "i": "int", "u": "int"}[kind]
     body = np.array2string(data, separator=", ", prefix="tensor(", threshold=_THRESHOLD,
                            edgeitems=_EDGE, max_line_width=80,
