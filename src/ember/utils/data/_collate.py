@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import ember
+from ember import backend
 from ember.tensor import Tensor
 
 __all__ = ["collate", "default_collate", "default_convert", "default_collate_fn_map"]
@@ -28,6 +29,14 @@ CollateMap = dict[type | tuple[type, ...], Callable]
 
 
 def _collate_tensor(batch, *, collate_fn_map: CollateMap | None = None):
+    first, device = batch[0]._data, batch[0].device
+    plain = all(not t.requires_grad and type(t._data) is type(first)
+                and t._data.dtype == first.dtype and t._data.shape == first.shape
+                and t.device == device for t in batch)
+    if plain:
+        # the common case (samples without autograd history): one xp.stack, no graph;
+        # anything else goes through ember.stack for its checks, promotion and gradient
+        return Tensor._make(backend.xp_of(first).stack([t._data for t in batch]))
     return ember.stack(list(batch), 0)
 
 
