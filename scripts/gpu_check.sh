@@ -38,8 +38,11 @@ step() {
         SUMMARY+=("$name: skipped, budget spent")
         return
     fi
+    local cmd="$*"
+    cmd="${cmd%%$'\n'*}"
+    ((${#cmd} > 160)) && cmd="${cmd:0:157}..."
     log ""
-    log "=== $name (limit ${limit}s): $*"
+    log "=== $name (limit ${limit}s): $cmd"
     local start=$SECONDS rc
     timeout --kill-after=5 "$limit" "$@" 2>&1 | tee -a "$LOG"
     rc=${PIPESTATUS[0]}
@@ -59,25 +62,21 @@ step() {
 }
 
 log "ember gpu_check $(date -u +%Y-%m-%dT%H:%M:%SZ) in $PWD"
-step "environment" info 30 bash -c "nvidia-smi --query-gpu=name,driver_version,memory.total \
---format=csv 2>&1 | head -5; $PY - <<'EOF'
-import sys, numpy
-print('python', sys.version.split()[0], '| numpy', numpy.__version__)
-try:
-    import cupy
-    print('cupy', cupy.__version__, '| cuda runtime', cupy.cuda.runtime.runtimeGetVersion(),
-          '| gpus', cupy.cuda.runtime.getDeviceCount())
-except Exception as exc:
-    print('cupy unavailable:', exc)
-try:
-    import torch
-    print('torch', torch.__version__, '| cuda', torch.cuda.is_available())
-except Exception as exc:
-    print('torch unavailable:', exc)
+PROBE='import sys, numpy
+print("python", sys.version.split()[0], "| numpy", numpy.__version__)
+for name in ("cupy", "torch"):
+    try:
+        mod = __import__(name)
+        print(name, mod.__version__)
+    except Exception as exc:
+        print(name, "unavailable:", exc)
 import ember
-print('ember', ember.__version__, '| cuda available', ember.cuda.is_available(),
-      '|', ember.cuda.get_device_name() if ember.cuda.is_available() else '-')
-EOF"
+n = ember.cuda.device_count()
+print("ember", ember.__version__, "| sees", n, "GPU(s)", "|", ember.cuda.get_device_name() if n else "-")
+sys.exit(0 if n else 1)'
+step "environment" info 20 bash -c "nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | head -5"
+# without a GPU every cuda test would skip and look green: that is a failure here
+step "GPU visible to ember" test 40 "$PY" -c "$PROBE"
 
 PYTEST=("$PY" -m pytest -q -p no:cacheprovider -o console_output_style=classic -rfEs)
 step "cuda tests (pytest -m cuda)" test 150 \
@@ -96,7 +95,8 @@ else
     SUMMARY+=("benchmarks/run.py: not present")
 fi
 if [[ -f benchmarks/matmul_backends.py ]]; then
-    step "matmul backends" other 40 "$PY" benchmarks/matmul_backends.py --sizes 1024,2048,4096
+    step "matmul backends" other 40 "$PY" benchmarks/matmul_backends.py \
+        --sizes 1024,2048,4096 --repeats 5 --only numpy,cupy,cuda
 else
     SUMMARY+=("benchmarks/matmul_backends.py: not present")
 fi

@@ -730,3 +730,14 @@ def test_persistent_loader_recovers_after_worker_crash(tmp_path):
     crashed = loader._iterator
     it = iter(loader)
     assert it is not crashed and _values(it) == [[i] for i in range(6)]
+
+
+def test_default_collate_tensors_with_grad_or_mixed_dtypes():
+    a = ember.ones(2, requires_grad=True)
+    out = default_collate([a, ember.zeros(2)])
+    out.sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0]
+    mixed = default_collate([ember.ones(2, dtype=ember.int32), ember.ones(2)])
+    assert mixed.dtype == ember.float32
+    with pytest.raises(RuntimeError, match="equal size"):
+        default_collate([ember.ones(2), ember.ones(3)])

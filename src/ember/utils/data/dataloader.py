@@ -340,10 +340,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         index_queue.cancel_join_thread()
         w = ctx.Process(target=_worker.worker_loop, daemon=True,
                         args=(self._iterable, self._dataset, index_queue, self._data_queue,
-                              self._done_event,
-                              self._auto_collation, self._collate_fn, self._drop_last,
-                              self._transform, self._base_seed, loader.worker_init_fn,
-                              worker_id, self._num_workers))
+                              self._done_event, self._auto_collation, self._collate_fn,
+                              self._drop_last, self._transform, self._base_seed,
+                              loader.worker_init_fn, worker_id, self._num_workers))
         w.start()
         self._index_queues.append(index_queue)
         self._workers.append(w)
