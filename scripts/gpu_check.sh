@@ -44,7 +44,8 @@ step() {
     log ""
     log "=== $name (limit ${limit}s): $cmd"
     local start=$SECONDS rc
-    timeout --kill-after=5 "$limit" "$@" 2>&1 | tee -a "$LOG"
+    # SIGINT first: pytest then still prints the summary of what it ran
+    timeout --signal=INT --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$LOG"
     rc=${PIPESTATUS[0]}
     local took=$((SECONDS - start)) status="ok"
     if ((rc == 124 || rc == 137)); then
@@ -72,17 +73,20 @@ for name in ("cupy", "torch"):
         print(name, "unavailable:", exc)
 import ember
 n = ember.cuda.device_count()
-print("ember", ember.__version__, "| sees", n, "GPU(s)", "|", ember.cuda.get_device_name() if n else "-")
+name = ember.cuda.get_device_name() if n else "-"
+print("ember", ember.__version__, "| sees", n, "GPU(s) |", name)
 sys.exit(0 if n else 1)'
-step "environment" info 20 bash -c "nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | head -5"
+step "environment" info 20 \
+    bash -c "nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | head -5"
 # without a GPU every cuda test would skip and look green: that is a failure here
 step "GPU visible to ember" test 40 "$PY" -c "$PROBE"
 
-PYTEST=("$PY" -m pytest -q -p no:cacheprovider -o console_output_style=classic -rfEs)
-step "cuda tests (pytest -m cuda)" test 150 \
-    "${PYTEST[@]}" -m cuda --junitxml="$OUT_DIR/cuda-tests.xml" tests
-step "fake-device tests" test 40 \
-    "${PYTEST[@]}" --junitxml="$OUT_DIR/fake-tests.xml" tests/test_cuda_fake.py
+PYTEST=("$PY" -m pytest -p no:cacheprovider -o console_output_style=classic -rfEs)
+step "fake-device tests" test 30 \
+    "${PYTEST[@]}" -q --junitxml="$OUT_DIR/fake-tests.xml" tests/test_cuda_fake.py
+step "cuda tests (pytest -m cuda, without the op registry)" test 100 \
+    "${PYTEST[@]}" -q -m cuda -k "not op_registry" --durations=5 \
+    --junitxml="$OUT_DIR/cuda-tests.xml" tests
 
 if [[ -f examples/mnist.py ]]; then
     step "MNIST example on cuda" other 75 "$PY" examples/mnist.py --device cuda --no-progress
@@ -100,6 +104,9 @@ if [[ -f benchmarks/matmul_backends.py ]]; then
 else
     SUMMARY+=("benchmarks/matmul_backends.py: not present")
 fi
+# last: on a fresh machine CuPy compiles a kernel per op and dtype, so this takes longest
+step "op registry on the GPU" test 300 \
+    "${PYTEST[@]}" -v -m cuda -k "op_registry" --junitxml="$OUT_DIR/cuda-registry.xml" tests
 
 log ""
 log "=== summary (${SECONDS}s of ${BUDGET}s)"

@@ -519,3 +519,22 @@ def test_gradcheck_fails_on_a_wrong_backward():
     with pytest.raises(RuntimeError, match="Jacobian mismatch"):
         ember.autograd.gradcheck(WrongSquare.apply, (x,))
     assert ember.autograd.gradcheck(WrongSquare.apply, (x,), raise_exception=False) is False
+
+
+def test_gradient_penalty_through_nn_linear_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w1, b1 = rng.standard_normal((8, 4)).astype(np.float32), rng.standard_normal(8).astype(np.float32)
+    w2 = rng.standard_normal((1, 8)).astype(np.float32)
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        params = [lib.tensor(a, requires_grad=True) for a in (w1, b1, w2)]
+        xi = lib.tensor(x, requires_grad=True)
+        F = lib.nn.functional
+        out = F.linear(F.linear(xi, params[0], params[1]).tanh(), params[2]).sum()
+        g, = lib.autograd.grad(out, xi, create_graph=True)
+        (g.norm() ** 2).backward()
+        results.append([p.grad.detach().numpy().copy() for p in params])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)

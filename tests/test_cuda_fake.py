@@ -371,7 +371,7 @@ def test_fake_kernels_refuse_operands_off_the_current_device(fake_cuda2):
     assert fake_cuda2.xp.zeros(2)._ember_index == 0
 
 
-# -- the fake array type itself ---------------------------------------------------------------------
+# -- the fake array type itself ------------------------------------------------------------------
 def test_fake_array_keeps_its_type_through_numpy(fake_cuda):
     a = fake_cuda.from_numpy(np.arange(6.0).reshape(2, 3), 0)
     for r in (a + a, np.exp(a), a.sum(), a.sum(0), a.mean(), a.max(), a.argmax(), a[0, 0], a[0],
@@ -426,7 +426,7 @@ def test_window_view_helper_matches_numpy():
         cupy_backend.window_view(as_strided, x, (7,), (3,))
 
 
-# -- nn / optim / serialization / data ---------------------------------------------------------------
+# -- nn / optim / serialization / data ---------------------------------------------------------
 def _tiny_module():
     nn = pytest.importorskip("ember.nn")
     if not hasattr(nn, "Parameter") or not hasattr(nn, "Module"):
@@ -707,7 +707,7 @@ def test_cuda_api_without_cuda(no_cuda):
     assert ember.ones(2).device == ember.device("cpu")
 
 
-# -- the CuPy backend's own code, against a stub cupy built on the fake ------------------------------
+# -- the CuPy backend's own code, against a stub cupy built on the fake -----------------------
 def _stub_cupy(count: int):
     """Just enough of cupy's API (on fake_cuda arrays) to run CupyBackend's code paths."""
     fake = fake_module.FakeCudaBackend(count)
@@ -751,7 +751,7 @@ def _stub_cupy(count: int):
             return self
 
     class Event:
-        def __init__(self, block, disable_timing, interprocess):
+        def __init__(self, block=False, disable_timing=False, interprocess=False):
             self.done = True
             self.t = None
 
@@ -768,7 +768,8 @@ def _stub_cupy(count: int):
         getDeviceProperties=lambda i: {"name": f"Stub GPU {i}".encode()},
         pointerGetAttributes=lambda ptr: types.SimpleNamespace(type=0))
     cupy = types.SimpleNamespace(
-        ndarray=FakeCudaArray, asarray=fake.xp.asarray, asnumpy=fake.xp.asnumpy,
+        ndarray=FakeCudaArray, asnumpy=fake.xp.asnumpy,
+        asarray=lambda a, dtype=None, *, blocking=False: fake.xp.asarray(a, dtype=dtype),
         cuda=types.SimpleNamespace(runtime=runtime, Device=Device, MemoryHook=MemoryHook,
                                    Event=Event, get_elapsed_time=lambda a, b: 1.5,
                                    get_current_stream=lambda: None),
@@ -788,6 +789,11 @@ def test_cupy_backend_code_paths_against_a_stub():
     a = be.from_numpy(host, 0)
     assert be.device_of(a) == CUDA and be.device_count() == 2
     np.testing.assert_array_equal(be.to_numpy(a), host)
+    assert be._has_blocking and not be._inflight
+    np.testing.assert_array_equal(be.to_numpy(be.from_numpy(host, 0, non_blocking=True)), host)
+    assert len(be._inflight) == 1 and be._inflight[0][1] is host  # kept alive for the copy
+    be.from_numpy(host, 0, non_blocking=True)
+    assert len(be._inflight) == 1  # finished copies are let go
     b = be.to_index(a, 1)
     assert be.device_of(b) == ember.device("cuda", 1) and be.to_index(b, 1) is b
     with pytest.raises(RuntimeError, match="invalid device ordinal"):

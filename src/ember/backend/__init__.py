@@ -61,13 +61,18 @@ def cuda_available() -> bool:
         return False
 
 
-def to_device(array, dev: Device):
-    """``array`` copied to ``dev`` (or itself when it is already there)."""
+def to_device(array, dev: Device, non_blocking: bool = False):
+    """``array`` copied to ``dev`` (or itself when it is already there).
+
+    ``non_blocking`` uploads from pinned host memory without waiting for the copy.
+    """
     src = of(array)
     dst = for_device(dev)
     if src is dst:
         return dst.to_index(array, dev.index) if dev.type == "cuda" else array
     host = src.to_numpy(array)
+    if non_blocking and dst is not cpu:
+        return dst.from_numpy(host, dev.index, non_blocking=True)
     return dst.from_numpy(host, dev.index)
 
 

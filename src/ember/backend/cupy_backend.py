@@ -6,7 +6,9 @@ variable ``EMBER_FAKE_CUDA=N`` (tests only) it returns the NumPy-backed stand-in
 """
 from __future__ import annotations
 
+import collections
 import contextlib
+import inspect
 import os
 
 import numpy as np
@@ -84,6 +86,11 @@ class CupyBackend:
         self._count = None
         self._generators = {}
         self._peak = None  # the allocation tracker, installed on first use of peak stats
+        self._inflight = collections.deque()  # (event, host array) of asynchronous uploads
+        try:
+            self._has_blocking = "blocking" in inspect.signature(cupy.asarray).parameters
+        except (TypeError, ValueError):
+            self._has_blocking = False
 
     # -- devices ------------------------------------------------------------------------------
     def device_count(self) -> int:
@@ -131,9 +138,25 @@ class CupyBackend:
     def to_numpy(self, array) -> np.ndarray:
         return self.xp.asnumpy(array)
 
-    def from_numpy(self, array, index: int | None = None):
+    def from_numpy(self, array, index: int | None = None, non_blocking: bool = False):
+        """``array`` uploaded to GPU ``index``; ``non_blocking`` returns before the copy ends
+        (asynchronous only from pinned memory, which is then kept alive until it has)."""
         with self.xp.cuda.Device(self.check_index(index)):
-            return self.xp.asarray(array)
+            if not self._has_blocking:  # old CuPy: asarray always blocks
+                return self.xp.asarray(array)
+            out = self.xp.asarray(array, blocking=not non_blocking)
+            if non_blocking:
+                self._keep_until_copied(array)
+            return out
+
+    def _keep_until_copied(self, array) -> None:
+        # the caller may drop or reuse the host buffer at once; the DMA engine may not have
+        # read it yet, so hold a reference until an event recorded after the copy completes
+        while self._inflight and self._inflight[0][0].done:
+            self._inflight.popleft()
+        event = self.xp.cuda.Event(disable_timing=True)
+        event.record()
+        self._inflight.append((event, array))
 
     def to_index(self, array, index: int | None):
         index = self.check_index(index)

@@ -370,7 +370,8 @@ class FakeCudaBackend:
     def to_numpy(self, array) -> np.ndarray:
         return np.array(array.view(np.ndarray))
 
-    def from_numpy(self, array, index: int | None = None) -> FakeCudaArray:
+    def from_numpy(self, array, index: int | None = None,
+                   non_blocking: bool = False) -> FakeCudaArray:
         host = np.array(array, copy=True)
         if host.dtype.kind == "O":
             raise TypeError("cuda: cannot move an object array to a cuda device")

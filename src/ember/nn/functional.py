@@ -16,7 +16,7 @@ from ..ops import elementwise as ew
 from ..ops import indexing, linalg, movement
 from ..ops import nn_ops
 from ..ops import reduce as red
-from ..ops.nn_ops import batch_norm, gelu, group_norm, layer_norm, logsigmoid  # noqa: F401
+from ..ops.nn_ops import batch_norm, gelu, group_norm, layer_norm, linear, logsigmoid  # noqa: F401
 from ..tensor import Tensor
 
 try:
@@ -28,32 +28,6 @@ _make = Tensor._make
 
 
 # -- linear ---------------------------------------------------------------------------------
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x W^T + b.
-
-    Shape:
-        input (*, in_features), weight (out_features, in_features), bias (out_features,),
-        output (*, out_features).
-    """
-    _checks.tensor_type("linear", "input", input)
-    x = input
-    lead = None
-    if x._data.ndim > 2:
-        # (*, in) -> (prod(*), in): one 2-D BLAS call instead of a batched loop
-        lead = tuple(x._data.shape[:-1])
-        x = movement.reshape(x, (-1, x._data.shape[-1]))
-    if x._data.ndim >= 1 and weight._data.ndim == 2 and x._data.shape[-1] != weight._data.shape[1]:
-        raise RuntimeError(f"linear: mat1 and mat2 shapes cannot be multiplied (input "
-                           f"{tuple(input.shape)} vs weight {tuple(weight.shape)}: in_features "
-                           f"{x._data.shape[-1]} != {weight._data.shape[1]})")
-    out = linalg.matmul(x, movement.t(weight) if weight._data.ndim == 2 else weight)
-    if bias is not None:
-        out = out + bias
-    if lead is not None:
-        out = movement.reshape(out, lead + (out._data.shape[-1],))
-    return out
-
-
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y_k = x1^T W_k x2 + b_k.
 

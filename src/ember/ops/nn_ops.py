@@ -41,6 +41,55 @@ def _softmax_parts(x, axis: int):
     return shifted, p, xp.log(total)
 
 
+# -- linear ----------------------------------------------------------------------------------
+class Linear(Function):
+    """x W^T + b in one node: weight and bias gradients come out contiguous, in one BLAS call
+    each (composed from matmul, the weight gradient would be a transposed view)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        out = x._data @ weight._data.T
+        if bias is not None:
+            out += bias._data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        if _State.enabled:  # create_graph: the same formulas in ember ops, differentiable
+            g2 = grad.reshape(-1, grad.shape[-1])
+            return (grad @ weight if need_x else None,
+                    g2.mT @ x.reshape(-1, x.shape[-1]) if need_w else None,
+                    g2.sum(0) if need_b else None)
+        g = grad._data
+        g2 = g.reshape(-1, g.shape[-1])
+        return (g @ weight._data if need_x else None,
+                g2.T @ x._data.reshape(-1, x._data.shape[-1]) if need_w else None,
+                g2.sum(axis=0) if need_b else None)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b for input (*, in), weight (out, in), bias (out,)."""
+    _checks.tensor_type("linear", "input", input)
+    _checks.tensor_type("linear", "weight", weight)
+    x, w = input._data, weight._data
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise RuntimeError(f"linear: mat1 and mat2 shapes cannot be multiplied (input "
+                           f"{tuple(x.shape)} vs weight {tuple(w.shape)}: in_features "
+                           f"{x.shape[-1] if x.ndim else None} != {w.shape[-1]})")
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"linear: expected input and weight to have the same dtype, got "
+                           f"{input.dtype.name} and {weight.dtype.name}")
+    if type(x) is not type(w):
+        _checks.same_device("linear", x, w)
+    if bias is not None and bias._data.shape not in ((w.shape[0],), ()):
+        raise RuntimeError(f"linear: bias of shape {tuple(bias.shape)} does not match "
+                           f"out_features {w.shape[0]}")
+    return Linear.apply(input, weight, bias)
+
+
 # -- softmax family --------------------------------------------------------------------------
 class Softmax(Function):
     @staticmethod
