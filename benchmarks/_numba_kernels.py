@@ -8,27 +8,27 @@ from __future__ import annotations
 from numba import cuda, float32, njit, prange
 
 TILE = 16  # CUDA thread-block edge: one TILE x TILE tile of A and of B in shared memory
-ROW_BLOCK, K_BLOCK, COL_BLOCK = 64, 128, 512  # CPU blocking: a block of C stays in cache
+ROW_BLOCK, K_BLOCK = 64, 128  # CPU blocking: K_BLOCK rows of b are reused by ROW_BLOCK rows
 
 
 @njit(parallel=True, fastmath=True, cache=False)
 def matmul_blocked(a, b, c):
-    """c = a @ b on the CPU: blocked loops, blocks of C's rows split across cores."""
+    """c = a @ b on the CPU: blocked i-k-j loops, blocks of c's rows split across cores."""
     n, k = a.shape
     m = b.shape[1]
     for block in prange((n + ROW_BLOCK - 1) // ROW_BLOCK):
         i0 = block * ROW_BLOCK
         i1 = min(i0 + ROW_BLOCK, n)
         c[i0:i1, :] = 0
-        for j0 in range(0, m, COL_BLOCK):
-            j1 = min(j0 + COL_BLOCK, m)
-            for k0 in range(0, k, K_BLOCK):
-                k1 = min(k0 + K_BLOCK, k)
-                for i in range(i0, i1):
-                    for kk in range(k0, k1):
-                        aik = a[i, kk]
-                        for j in range(j0, j1):  # innermost along a row: vectorises
-                            c[i, j] += aik * b[kk, j]
+        for k0 in range(0, k, K_BLOCK):
+            k1 = min(k0 + K_BLOCK, k)
+            for i in range(i0, i1):
+                c_row = c[i]  # whole contiguous rows: Numba then vectorises the j loop
+                for kk in range(k0, k1):
+                    a_ik = a[i, kk]
+                    b_row = b[kk]
+                    for j in range(m):
+                        c_row[j] += a_ik * b_row[j]
 
 
 @cuda.jit

@@ -84,7 +84,7 @@ step "GPU visible to ember" test 40 "$PY" -c "$PROBE"
 PYTEST=("$PY" -m pytest -p no:cacheprovider -o console_output_style=classic -rfEs)
 step "fake-device tests" test 30 \
     "${PYTEST[@]}" -q --junitxml="$OUT_DIR/fake-tests.xml" tests/test_cuda_fake.py
-step "cuda tests (pytest -m cuda, without the op registry)" test 100 \
+step "cuda tests (pytest -m cuda, without the op registry)" test 120 \
     "${PYTEST[@]}" -q -m cuda -k "not op_registry" --durations=5 \
     --junitxml="$OUT_DIR/cuda-tests.xml" tests
 

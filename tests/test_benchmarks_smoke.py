@@ -74,9 +74,11 @@ def test_report_is_json_and_table(run, tiny_report):
 
 def test_inference_ratio_is_a_cost(run):
     # images/s: a higher rate is better, so the ratio is torch's rate over ember's
-    results = {"ember": {"median": 50.0}, "torch": {"median": 100.0}}
+    results = {"ember": run.summarize([40.0, 50.0, 80.0]),
+               "torch": run.summarize([100.0, 100.0, 120.0])}
     entry = run._entry("inference", "t", "images/s", results, higher_is_better=True)
     assert entry["ratio"] == 2.0 and entry["met"] is False
+    assert entry["ratio_best"] == 1.5  # best rounds: 120 / 80
 
 
 def test_mlp_floor_matches_ember_training_step():

@@ -86,9 +86,13 @@ def test_fixture_leaves_the_cpu_path_untouched(fake_cuda):
     assert type(t._data) is np.ndarray and t.device == ember.device("cpu")
 
 
-def test_fixture_teardown_removed_the_fake():
-    assert FakeCudaArray not in backend._by_array_type
-    assert backend._cuda is None or not getattr(backend._cuda, "is_fake", False)
+def test_fixture_restores_the_backend(monkeypatch):
+    before_cuda, before_types = backend._cuda, dict(backend._by_array_type)
+    gen = _install(monkeypatch, "1")
+    fake = next(gen)
+    assert backend._by_array_type[FakeCudaArray] is fake and backend._cuda is fake
+    gen.close()
+    assert backend._cuda is before_cuda and backend._by_array_type == before_types
 
 
 def test_bad_env_value_is_a_clear_error(monkeypatch):
@@ -222,6 +226,7 @@ UNARY = {
     "tanh_sigmoid": lambda x: x.tanh() * x.sigmoid(),
     "relu_pow": lambda x: x.relu() ** 2,
     "clamp_neg": lambda x: -x.clamp(-0.5, 0.5) * x,
+    "abs": lambda x: x.abs() * x,
     "sum_dim": lambda x: x.sum(1),
     "sum_all": lambda x: x.sum(),
     "mean_keepdim": lambda x: x.mean(0, keepdim=True),

@@ -37,6 +37,7 @@ _allocated: dict[int, int] = {}  # live bytes per device
 _peak: dict[int, int] = {}
 _reserved: dict[int, int] = {}   # what a caching allocator would hold: allocation high-water
 _pinned: dict[int, weakref.ref] = {}
+_generation = [0]                # bumped when a new fake backend resets the counters
 
 
 def current_index() -> int:
@@ -56,16 +57,18 @@ def _track(array: np.ndarray, index: int) -> None:
         _allocated[index] = now
         _peak[index] = max(_peak.get(index, 0), now)
         _reserved[index] = max(_reserved.get(index, 0), now)
-    weakref.finalize(array, _release, index, nbytes)
+    weakref.finalize(array, _release, index, nbytes, _generation[0])
 
 
-def _release(index: int, nbytes: int) -> None:
+def _release(index: int, nbytes: int, generation: int) -> None:
     with _lock:
-        _allocated[index] = _allocated.get(index, 0) - nbytes
+        if generation == _generation[0]:  # arrays of an earlier backend no longer count
+            _allocated[index] = _allocated.get(index, 0) - nbytes
 
 
 def _reset_memory() -> None:
     with _lock:
+        _generation[0] += 1
         _allocated.clear()
         _peak.clear()
         _reserved.clear()
