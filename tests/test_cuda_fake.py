@@ -349,9 +349,6 @@ def test_two_devices_ops_under_device_guard(fake_cuda2):
     assert x.grad.cpu().numpy().tolist() == [2.0, 4.0, 6.0]
 
 
-@pytest.mark.xfail(reason="core: _operands/matmul skip the device check when both arrays have "
-                          "the same type, so cuda:0 vs cuda:1 is not caught as RuntimeError",
-                   strict=False)
 def test_two_devices_mixed_raises(fake_cuda2):
     with pytest.raises(RuntimeError, match=r"cuda:0.*cuda:1|cuda:1.*cuda:0"):
         ember.ones(2, device="cuda:0") + ember.ones(2, device="cuda:1")
@@ -953,10 +950,7 @@ def check_op_on_device(info, dtype, device, array_type, atol=0.0, rtol=0.0):
 
 
 # Ops whose device path the core still gets wrong (reported; remove an entry once fixed).
-KNOWN_CORE_ISSUES = {
-    "max": "core: reduce.py max/min(dim=) of a 0-d tensor makes its indices with np.zeros on "
-           "the host",
-}
+KNOWN_CORE_ISSUES: dict[str, str] = {}
 
 
 def op_cases():

@@ -48,7 +48,7 @@ def _infer(data):
     """An ndarray of Python data with PyTorch's default dtypes."""
     if isinstance(data, Tensor):
         return backend.of(data._data).to_numpy(data._data).copy()
-    if isinstance(data, np.ndarray):
+    if type(data) is np.ndarray:
         return data.copy()
     if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
         data = _unwrap(data)
@@ -93,7 +93,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but shares memory with an array or tensor when nothing changes."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if device or dtype else data
-    if isinstance(data, np.ndarray) and data.dtype.kind != "O":
+    if type(data) is np.ndarray and data.dtype.kind != "O":
         return _finish(data, dtype, device, False)
     return _finish(_infer(data), dtype, device, False)
 

@@ -115,7 +115,7 @@ class Tensor:
         return strides if dim is None else strides[_checks.dim(dim, self._data.ndim, "stride")]
 
     def data_ptr(self) -> int:
-        return self._data.__array_interface__["data"][0] if isinstance(self._data, np.ndarray) \
+        return self._data.__array_interface__["data"][0] if type(self._data) is np.ndarray \
             else self._data.data.ptr
 
     @property

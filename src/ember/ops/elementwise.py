@@ -24,24 +24,30 @@ def _operands(op: str, a, b):
     y = b._data if isinstance(b, Tensor) else _scalar(op, b)
     tx, ty = type(x), type(y)
     if tx is ty:
-        if x.dtype is y.dtype or x.dtype == y.dtype:
-            return x, y
+        if tx is _ndarray:
+            if x.dtype == y.dtype:
+                return x, y
+        elif tx in _SCALARS:
+            raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
+                            f"{type(b).__name__}")
+        else:
+            _checks.same_device(op, x, y)  # GPU arrays: cuda:0 vs cuda:1
+            if x.dtype == y.dtype:
+                return x, y
     elif tx is float and y.dtype.kind == "f" or ty is float and x.dtype.kind == "f":
         return x, y
-    elif tx is not float and ty is not float and tx not in _SCALARS and ty not in _SCALARS:
+    elif tx not in _SCALARS and ty not in _SCALARS:
         _checks.same_device(op, x, y)
     dt = dtypes.result_type(x, y)
-    if type(x) not in _SCALARS and x.dtype != dt:
+    if tx not in _SCALARS and x.dtype != dt:
         x = x.astype(dt)
-    if type(y) not in _SCALARS and y.dtype != dt:
+    if ty not in _SCALARS and y.dtype != dt:
         y = y.astype(dt)
-    if type(x) in _SCALARS and type(y) in _SCALARS:
-        raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
-                        f"{type(b).__name__}")
     return x, y
 
 
 _SCALARS = (int, float, bool)
+_ndarray = np.ndarray
 
 
 def _scalars(a, b):

@@ -534,7 +534,7 @@ def _class_loss(op: str, input, target, weight, ignore_index, reduction, smoothi
         if tuple(t.shape) != expected:
             raise RuntimeError(f"{op}: expected target of shape {expected} (class indices) for "
                                f"input {tuple(x.shape)}, got {tuple(t.shape)}")
-        if isinstance(t, np.ndarray) and t.size:
+        if type(t) is np.ndarray and t.size:
             bad = (t != ignore_index) & ((t < 0) | (t >= c))
             if bad.any():
                 raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
@@ -616,7 +616,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          "size.")
     x = input._data
-    if isinstance(x, np.ndarray) and x.size and ((x < 0) | (x > 1)).any():
+    if type(x) is np.ndarray and x.size and ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
     return BinaryCrossEntropy.apply(input, target, weight, reduction)
 
@@ -930,7 +930,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if weight._data.ndim != 2:
         raise RuntimeError(f"embedding: weight must be 2-D, got shape {tuple(weight.shape)}")
     n = weight._data.shape[0]
-    if isinstance(idx, np.ndarray) and idx.size and (idx.min() < 0 or idx.max() >= n):
+    if type(idx) is np.ndarray and idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError(f"index out of range in self (embedding of {n} rows, got indices in "
                          f"[{int(idx.min())}, {int(idx.max())}])")
     if padding_idx is not None:

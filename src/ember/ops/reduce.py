@@ -187,7 +187,8 @@ def _max_min(op, largest, input, dim, keepdim):
         return AMax.apply(input, tuple(range(input._data.ndim)), False, largest)
     d = _checks.dim(dim, input._data.ndim, op)
     if input._data.ndim == 0:
-        return values_indices(input.clone(), _make(np.zeros((), np.int64)))
+        return values_indices(input.clone(),
+                              _make(backend.xp_of(input._data).zeros((), np.int64)))
     if input._data.shape[d] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
     return values_indices(*ArgReduce.apply(input, d, keepdim, largest))

@@ -265,7 +265,7 @@ class Optimizer:
         """One parameter's saved state, checked against it and copied to its dtype/device."""
         out = {}
         for key, value in state.items():
-            if isinstance(value, np.ndarray):
+            if type(value) is np.ndarray:
                 value = Tensor._make(value)
             if key in self._scalar_state_keys:
                 out[key] = _as_step(value)
