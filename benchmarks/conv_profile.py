@@ -6,6 +6,10 @@ shows the fastest round of each (the least disturbed by other processes) and the
 ember / torch. Not a test: run it by hand.
 
     PYTHONPATH=src python benchmarks/conv_profile.py [--rounds 7] [--threads 2]
+
+Run it on an otherwise idle machine: with other processes on the cores, OpenBLAS's spinning
+worker threads make 2-thread GEMMs erratic (compare OPENBLAS_NUM_THREADS=1 EMBER_NUM_THREADS=1
+with --threads 1 for a per-core comparison that noise disturbs less).
 """
 from __future__ import annotations
 

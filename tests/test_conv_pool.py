@@ -454,6 +454,53 @@ def test_integer_pools_and_conv_match_torch():
         np.testing.assert_array_equal(e.numpy(), t.numpy())
 
 
+# -- device-generic kernels (the fake cuda device: NumPy arrays of another type) ------------------
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    from ember import backend
+    monkeypatch.setenv("EMBER_FAKE_CUDA", "1")
+    saved = backend._cuda
+    backend._cuda = None
+    try:
+        yield backend.cuda()
+    finally:
+        fake = backend._cuda
+        if fake is not None:
+            backend._by_array_type.pop(fake.array_type, None)
+        backend._cuda = saved
+        if saved is not None:
+            backend._by_array_type[saved.array_type] = saved
+
+
+OPS_ON_DEVICE = [
+    lambda x, w: C.conv2d(x, w, padding=1),
+    lambda x, w: C.conv2d(x, w[:, :2], stride=2, groups=2, dilation=(2, 1), padding=(2, 1)),
+    lambda x, w: C.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+    lambda x, w: C.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)[0] * w.sum(),
+    lambda x, w: C.avg_pool2d(x, 3, 2, 1, count_include_pad=False) * w.sum(),
+    lambda x, w: C.adaptive_avg_pool2d(x, (3, 4)) * w.sum(),
+    lambda x, w: C.adaptive_max_pool2d(x, (3, 4)) * w.sum(),
+]
+
+
+@pytest.mark.parametrize("op", range(len(OPS_ON_DEVICE)))
+def test_kernels_run_on_another_device(fake_cuda, op):
+    fn = OPS_ON_DEVICE[op]
+    rng = np.random.default_rng(21)
+    x, w = _rand(rng, (2, 4, 7, 6), ties=True), _rand(rng, (4, 4, 3, 3))
+    results = []
+    for device in ("cpu", "cuda"):
+        xt = ember.tensor(x, device=device, requires_grad=True)
+        wt = ember.tensor(w, device=device, requires_grad=True)
+        y = fn(xt, wt)
+        assert y.device.type == device
+        y.sum().backward()
+        assert xt.grad.device.type == device and type(xt.grad._data) is type(xt._data)
+        results.append([t.detach().cpu().numpy() for t in (y, xt.grad, wt.grad)])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 # -- errors ----------------------------------------------------------------------------------------
 def test_conv_errors_name_the_shapes():
     x, w = ember.randn(2, 3, 5, 5), ember.randn(8, 4, 3, 3)
