@@ -7,6 +7,7 @@ from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardsw
                                  Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign, Tanh,
                                  Tanhshrink, Threshold)
 from .modules.attention import MultiheadAttention
+from .modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .modules.embedding import Embedding
@@ -16,14 +17,6 @@ from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, Cros
                            HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss,
                            PoissonNLLLoss, SmoothL1Loss)
 from .modules.normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
+from .modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,
+                              AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
 from .parameter import Parameter
-
-try:
-    from .modules.conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from .modules.pooling import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d,  # noqa: F401
-                                  AvgPool2d, MaxPool1d, MaxPool2d)
-except ImportError:  # pragma: no cover
-    pass

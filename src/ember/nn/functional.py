@@ -19,10 +19,9 @@ from ..ops import reduce as red
 from ..ops.nn_ops import batch_norm, gelu, group_norm, layer_norm, linear, logsigmoid  # noqa: F401
 from ..tensor import Tensor
 
-try:
-    from ..ops.conv import (conv1d, conv2d, conv_transpose2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, adaptive_avg_pool2d, adaptive_max_pool2d)  # noqa: E501,F401
-except ImportError:  # pragma: no cover
-    pass
+from ..ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,  # noqa: F401
+                        adaptive_max_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d,
+                        conv_transpose1d, conv_transpose2d, max_pool1d, max_pool2d)
 
 _make = Tensor._make
 
