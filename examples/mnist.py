@@ -130,14 +130,16 @@ def plot(path, history, test_set, predictions):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    fig = plt.figure(figsize=(12, 5))
-    grid = fig.add_gridspec(4, 12)
-    ax = fig.add_subplot(grid[:, :5])
+    fig = plt.figure(figsize=(13, 5.5))
+    outer = fig.add_gridspec(1, 2, width_ratios=(1, 1.25), wspace=0.25)
+    ax = fig.add_subplot(outer[0])
     epochs = range(1, len(history["train_loss"]) + 1)
     ax.plot(epochs, history["train_loss"], label="train loss")
     ax.plot(epochs, history["test_loss"], label="test loss")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("cross-entropy")
     ax.legend(loc="upper left")
     acc = ax.twinx()
@@ -145,16 +147,17 @@ def plot(path, history, test_set, predictions):
     acc.set_ylabel("test accuracy (%)")
     acc.legend(loc="upper right")
     images, labels = test_set.data, test_set.targets
+    digits = outer[1].subgridspec(4, 7, wspace=0.05, hspace=0.35)
     for i in range(28):
-        cell = fig.add_subplot(grid[i // 7, 5 + i % 7])
+        cell = fig.add_subplot(digits[i // 7, i % 7])
         cell.imshow(images[i].numpy(), cmap="gray")
         wrong = int(predictions[i]) != int(labels[i])
         cell.set_title(f"{int(predictions[i])}" + (f" ({int(labels[i])})" if wrong else ""),
                        color="red" if wrong else "black", fontsize=9)
         cell.axis("off")
-    fig.suptitle("LeNet-5 on MNIST with ember (red: wrong, true label in brackets)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.suptitle("LeNet-5 on MNIST with ember: curves, and test digits with predicted labels "
+                 "(red: wrong, true label in brackets)")
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from ..device import device as Device
+from . import philox
 
 _INSTALL_HINT = ("Install it with `pip install cupy-cuda12x` (or `pip install ember[cuda]`; "
                  "cupy-cuda11x / cupy-cuda13x for other CUDA versions), or keep tensors on 'cpu'.")
@@ -84,7 +85,7 @@ class CupyBackend:
         self.array_type = cupy.ndarray
         self._runtime = cupy.cuda.runtime
         self._count = None
-        self._generators = {}
+        self._kernels = {}  # (kind, dtype) -> cupy.ElementwiseKernel
         self._peak = None  # the allocation tracker, installed on first use of peak stats
         self._inflight = collections.deque()  # (event, host array) of asynchronous uploads
         try:
@@ -182,22 +183,26 @@ class CupyBackend:
         target[...] = wide.astype(target.dtype)
 
     # -- random -------------------------------------------------------------------------------
-    def get_generator(self, index: int | None = None):
-        """The cupy RandomState of GPU ``index`` (made on first use)."""
-        index = self.check_index(index)
-        if index not in self._generators:
-            with self.xp.cuda.Device(index):
-                self._generators[index] = self.xp.random.RandomState()
-        return self._generators[index]
+    def random_philox(self, kind: str, shape: tuple, dtype, seed: int, offset: int,
+                      index: int | None = None):
+        """A fresh array of ``shape`` on GPU ``index``: Philox draws of ``kind`` from
+        ``(seed, offset)``, computed by one kernel (see ``backend.philox``)."""
+        kernel = self._philox_kernel(kind, np.dtype(dtype))
+        with self.device_guard(self.check_index(index)):
+            out = self.xp.empty(shape, dtype)
+            if out.size:
+                kernel(np.uint64(seed), np.uint64(offset), out)
+        return out
 
-    def manual_seed(self, seed: int, index: int | None = None) -> None:
-        index = self.check_index(index)
-        with self.xp.cuda.Device(index):
-            self._generators[index] = self.xp.random.RandomState(int(seed) & 0xFFFFFFFFFFFFFFFF)
-
-    def manual_seed_all(self, seed: int) -> None:
-        for index in range(self.device_count()):
-            self.manual_seed(seed, index)
+    def _philox_kernel(self, kind: str, dtype: np.dtype):
+        key = (kind, dtype)
+        kernel = self._kernels.get(key)
+        if kernel is None:  # compiled by CuPy on first launch, cached per device and on disk
+            in_params, out_params, operation, name = philox.kernel_source(kind, dtype)
+            kernel = self.xp.ElementwiseKernel(in_params, out_params, operation, name,
+                                               preamble=philox.PREAMBLE)
+            self._kernels[key] = kernel
+        return kernel
 
     # -- memory -------------------------------------------------------------------------------
     def _pool_bytes(self, index: int | None, what: str) -> int:
@@ -232,9 +237,13 @@ class CupyBackend:
                 pool.free_all_blocks()
         self.xp.get_default_pinned_memory_pool().free_all_blocks()
 
+    def empty_pinned(self, shape: tuple, dtype) -> np.ndarray:
+        """An uninitialised host array in page-locked memory (from CuPy's pinned pool)."""
+        return self.cupyx.empty_pinned(tuple(shape), np.dtype(dtype))
+
     def pin_memory(self, array: np.ndarray) -> np.ndarray:
         """A copy of host ``array`` in page-locked memory (a np.ndarray), for fast uploads."""
-        out = self.cupyx.empty_pinned(array.shape, array.dtype)
+        out = self.empty_pinned(array.shape, array.dtype)
         out[...] = array
         return out
 
