@@ -293,14 +293,10 @@ def memory_child(framework: str, device: str, sizes_json: str, steps: int = 3) -
 
 
 def _gpu_probe(framework: str, lib, device: str):
-    """A function giving the GPU memory high-water mark in MB, or None on the CPU."""
+    """A function giving the GPU memory high-water mark in MB (since this call), or None."""
     if not device.startswith("cuda"):
         return None
-    if framework == "torch":
-        lib.cuda.synchronize()
-        lib.cuda.reset_peak_memory_stats()
-        return lambda: (lib.cuda.synchronize(), lib.cuda.max_memory_allocated() / 2**20)[1]
-    import cupy
-    pool = cupy.get_default_memory_pool()
-    # CuPy's pool keeps what it allocated, so its total is the high-water mark.
-    return lambda: (cupy.cuda.Device().synchronize(), pool.total_bytes() / 2**20)[1]
+    # ember.cuda and torch.cuda share these names and meanings
+    lib.cuda.synchronize()
+    lib.cuda.reset_peak_memory_stats()
+    return lambda: (lib.cuda.synchronize(), lib.cuda.max_memory_allocated() / 2**20)[1]

@@ -84,11 +84,10 @@ class TorchBackend(Backend):
 
 
 class EmberBackend(Backend):
-    def __init__(self, ember, device: str, gpu_sync: Callable[[], None] | None = None):
+    def __init__(self, ember, device: str):
         self.ember, self.device = ember, device
         self.on_gpu = device == "cuda"
         self.name = f"ember {device}"
-        self._sync = gpu_sync
 
     def to_device(self, a):
         return self.ember.from_numpy(a).to(self.device)
@@ -100,8 +99,8 @@ class EmberBackend(Backend):
         return c.cpu().numpy()
 
     def sync(self):
-        if self._sync:
-            self._sync()
+        if self.on_gpu:
+            self.ember.cuda.synchronize()
 
 
 class CupyBackend(Backend):
@@ -193,14 +192,10 @@ def discover(njit_max: int) -> tuple[list[Backend], list[str]]:
         notes.append(f"cupy: {gpu_note}, skipped")
     import ember
     backends.append(EmberBackend(ember, "cpu"))
-    if cupy is not None:
-        try:
-            ember.zeros(1, device="cuda")
-            backends.append(EmberBackend(ember, "cuda", CupyBackend(cupy).sync))
-        except Exception as exc:
-            notes.append(f"ember cuda: {type(exc).__name__}: {exc}")
+    if ember.cuda.is_available():
+        backends.append(EmberBackend(ember, "cuda"))
     else:
-        notes.append("ember cuda: no GPU, skipped")
+        notes.append("ember cuda: no GPU (or no CuPy), skipped")
     try:
         import torch
     except ImportError:

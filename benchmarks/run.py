@@ -107,7 +107,8 @@ def frameworks(device: str = "cpu", include: tuple[str, ...] = ("ember", "torch"
     fws = []
     gpu_sync = _no_sync
     if device.startswith("cuda"):
-        gpu_sync = _check_cuda(ember, device)
+        _check_cuda(ember, device)
+        gpu_sync = ember.cuda.synchronize
     if "ember" in include:
         fws.append(Framework("ember", ember, device, gpu_sync))
     if "torch" in include:
@@ -123,29 +124,25 @@ def frameworks(device: str = "cpu", include: tuple[str, ...] = ("ember", "torch"
                 fws.append(Framework("torch", torch, device, sync))
     if "numpy" in include:
         if device.startswith("cuda"):
-            import cupy
-            fws.append(Framework("cupy", cupy, device, gpu_sync))
+            try:
+                import cupy
+            except ImportError:
+                notes.append("cupy: not installed, so no floor on cuda")
+            else:
+                fws.append(Framework("cupy", cupy, device, gpu_sync))
         else:
             fws.append(Framework("numpy", np, device, _no_sync))
     return fws, notes
 
 
-def _check_cuda(ember, device: str) -> Callable[[], None]:
-    try:
-        import cupy
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # ImportError, or CUDARuntimeError without a driver
-        raise SystemExit(f"run.py: --device {device} needs CuPy and an NVIDIA GPU, but "
-                         f"{type(exc).__name__}: {exc}. Run on the CPU (the default) or "
-                         "install cupy-cuda12x on a GPU machine.") from None
-    if count == 0:
-        raise SystemExit(f"run.py: --device {device}: CuPy sees no GPU. Run on the CPU.")
+def _check_cuda(ember, device: str) -> None:
+    """SystemExit with the reason when ember cannot put a tensor on ``device``."""
     try:
         ember.zeros(1, device=device)
-    except Exception as exc:
-        raise SystemExit(f"run.py: --device {device}: ember cannot use the GPU: "
-                         f"{type(exc).__name__}: {exc}") from None
-    return cupy.cuda.Device().synchronize
+    except Exception as exc:  # RuntimeError naming what is missing (CuPy, a GPU, ...)
+        raise SystemExit(f"run.py: --device {device} needs CuPy and an NVIDIA GPU, but "
+                         f"ember cannot use one: {type(exc).__name__}: {exc}\nRun on the "
+                         "CPU (the default), or install cupy-cuda12x on a GPU machine.") from None
 
 
 # -- timing -------------------------------------------------------------------------------
@@ -243,13 +240,14 @@ def _setup_train(fw: Framework, model_name: str, cfg: Config, reference) -> Call
 
 def _reference_model(fws: list[Framework], model_name: str, cfg: Config):
     """A freshly initialised model on the CPU (ember's, else torch's): everyone's weights."""
-    for fw in fws:
-        if fw.name in ("ember", "torch"):
-            try:
-                fw.lib.manual_seed(0)
-                return _models.MODELS[model_name](fw.lib, cfg.sizes)
-            except Exception:  # this framework cannot build it; its row shows the error
-                continue
+    import ember
+    libs = [ember] + [fw.lib for fw in fws if fw.name == "torch"]
+    for lib in libs:
+        try:
+            lib.manual_seed(0)
+            return _models.MODELS[model_name](lib, cfg.sizes)
+        except Exception:  # this framework cannot build it; its row shows the error
+            continue
     return None
 
 

@@ -5,6 +5,8 @@ that the hand-written NumPy floor computes the same training step as ember.
 """
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -106,14 +108,26 @@ def test_rows_option_accepts_names_and_numbers(run):
 
 
 def test_cuda_without_gpu_fails_clearly(run):
-    try:
-        import cupy
-        if cupy.cuda.runtime.getDeviceCount() > 0:
-            pytest.skip("a GPU is present")
-    except Exception:
-        pass
+    if ember.cuda.is_available():
+        pytest.skip("a GPU is present")
     with pytest.raises(SystemExit, match="--device cuda needs CuPy and an NVIDIA GPU"):
         run.main(["--device", "cuda", "--rows", "mlp"])
+
+
+def test_cuda_rows_run_on_the_fake_device():
+    # EMBER_FAKE_CUDA must be set before ember loads its cuda backend: a fresh process
+    code = (f"import json, sys; sys.path.insert(0, {str(BENCH)!r}); import run; "
+            "rep = run.run_benchmarks(('mlp', 'inference', 'memory'), run.Config.tiny(), "
+            "'cuda', ('ember',)); print(json.dumps(rep))")
+    env = dict(os.environ, EMBER_FAKE_CUDA="1")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.splitlines()[-1])
+    assert report["device"] == "cuda" and report["frameworks"] == ["ember"]
+    for row in report["rows"]:
+        assert "error" not in row["results"]["ember"], row
+    assert "GPU memory" in report["rows"][-1]["title"]
 
 
 def test_matmul_backends_runs_and_checks_results():

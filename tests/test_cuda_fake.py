@@ -1,9 +1,14 @@
 """Device plumbing on the fake cuda device (EMBER_FAKE_CUDA), so CI without a GPU tests it.
 
-The fake stores arrays in NumPy, so every value must equal the CPU path's exactly; what is
-checked here is where tensors live: moves, creation with ``device=``, results staying on the
-device, gradients flowing back across devices, mixed-device errors, Module.to, optimizer
-state, ``map_location``, pinned memory and the ``ember.cuda`` API.
+The fake stores arrays in NumPy, so every value must equal the CPU path's exactly, except
+random numbers: a GPU has its own Philox generator (as in PyTorch), which the fake computes
+with the NumPy reference of the CUDA kernel. What is checked here is where tensors live:
+moves, creation with ``device=`` (without host copies), random numbers drawn on the device,
+results staying on the device, gradients flowing back across devices, mixed-device errors,
+Module.to, optimizer state, ``map_location``, pinned memory and ``non_blocking``, no host
+synchronisation inside a training step, and the ``ember.cuda`` API. The GPU kernels' sources
+(Philox, fused optimizer updates) are also compiled for the host with g++ when one is installed
+and checked against their NumPy references.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import pytest
 
 import ember
 from ember import backend
-from ember.backend import cupy_backend
+from ember.backend import cupy_backend, philox
 from ember.backend import fake_cuda as fake_module
 from ember.backend.fake_cuda import FakeCudaArray
 
@@ -183,13 +188,10 @@ CREATORS = {
     "empty": lambda d: ember.empty(4, device=d).zero_(),
     "arange": lambda d: ember.arange(0, 10, 3, device=d),
     "linspace": lambda d: ember.linspace(0, 1, 5, device=d),
-    "eye": lambda d: ember.eye(3, device=d),
-    "rand": lambda d: ember.rand(3, 2, generator=ember.Generator().manual_seed(1), device=d),
-    "randn": lambda d: ember.randn(3, generator=ember.Generator().manual_seed(2), device=d),
-    "randint": lambda d: ember.randint(0, 9, (4,), generator=ember.Generator().manual_seed(3),
-                                       device=d),
-    "randperm": lambda d: ember.randperm(6, generator=ember.Generator().manual_seed(4),
-                                         device=d),
+    "eye": lambda d: ember.eye(3, 4, device=d),
+    "logspace": lambda d: ember.logspace(0, 2, 3, device=d),
+    "full_int": lambda d: ember.full((3,), 7, device=d),
+    "arange_float": lambda d: ember.arange(0.0, 1.0, 0.25, dtype=ember.float64, device=d),
 }
 
 
@@ -198,6 +200,59 @@ def test_creation_on_device(fake_cuda, name):
     t = CREATORS[name]("cuda")
     _on_cuda(t)
     _equal(t, CREATORS[name]("cpu"))
+
+
+def _refuse_host_copies(monkeypatch, fake):
+    """Makes every host-to-device upload (and host RNG draw) fail."""
+    def upload(*args, **kwargs):
+        raise AssertionError("host-to-device copy")
+
+    class NoHostRNG:
+        def __getattr__(self, name):
+            raise AssertionError(f"host RNG used: {name}")
+
+    monkeypatch.setattr(fake, "from_numpy", upload)
+    monkeypatch.setattr(ember.random.default_generator, "_np", NoHostRNG())
+
+
+ON_DEVICE = {
+    **{name: make for name, make in CREATORS.items() if not name.startswith("tensor")},
+    "rand": lambda d: ember.rand(3, 2, device=d),
+    "randn": lambda d: ember.randn(3, dtype=ember.float64, device=d),
+    "randint": lambda d: ember.randint(-5, 9, (4,), device=d),
+    "randint_int32": lambda d: ember.randint(3, (2, 2), dtype=ember.int32, device=d),
+    "randperm": lambda d: ember.randperm(6, device=d),
+    "normal": lambda d: ember.normal(1.0, 2.0, (3,), device=d),
+    "like": lambda d: ember.rand_like(ember.zeros(2, device=d)) + ember.zeros_like(
+        ember.ones(2, device=d)) + ember.randn_like(ember.empty(2, device=d)),
+    "tensor_copy": lambda d: ember.tensor(ember.ones(2, device=d), dtype=ember.float64),
+    "new_full": lambda d: ember.ones(1, device=d).new_full((2,), 3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ON_DEVICE))
+def test_creation_allocates_on_the_device_without_host_copies(fake_cuda, monkeypatch, name):
+    _refuse_host_copies(monkeypatch, fake_cuda)
+    _on_cuda(ON_DEVICE[name]("cuda"))
+
+
+@pytest.mark.parametrize("name", ["zeros", "arange", "eye", "linspace"])
+def test_creation_lands_on_a_non_current_device(fake_cuda2, monkeypatch, name):
+    _refuse_host_copies(monkeypatch, fake_cuda2)
+    t = CREATORS[name]("cuda:1")
+    _on_cuda(t, 1)
+    assert ember.cuda.current_device() == 0
+    with ember.cuda.device(1):
+        _equal(t, CREATORS[name]("cuda"))
+
+
+def test_tensor_of_a_device_tensor_copies_on_the_device(fake_cuda2, monkeypatch):
+    x = ember.arange(4.0, device="cuda:1")
+    monkeypatch.setattr(fake_cuda2, "to_numpy", lambda a: pytest.fail("device-to-host copy"))
+    y = ember.tensor(x)
+    _on_cuda(y, 1)
+    assert y._data is not x._data and not np.shares_memory(y._data, x._data)
+    _on_cuda(ember.tensor(x, device="cuda:0"), 0)
 
 
 def test_like_and_new_functions_follow_the_input(fake_cuda):
@@ -209,12 +264,237 @@ def test_like_and_new_functions_follow_the_input(fake_cuda):
     assert ember.zeros_like(x, device="cpu").device == ember.device("cpu")
 
 
-def test_seeded_randomness_is_the_same_on_both_devices(fake_cuda):
+def test_current_device_is_where_plain_cuda_goes(fake_cuda2):
+    x = ember.arange(3.0)
+    with ember.cuda.device(1):
+        for t in (ember.zeros(2, device="cuda"), ember.randn(2, device="cuda"), x.cuda(),
+                  x.to("cuda"), x.to(device="cuda"), ember.tensor([1.0], device="cuda"),
+                  ember.randperm(3, device=ember.device("cuda"))):
+            _on_cuda(t, 1)
+        assert ember.Generator("cuda").device == ember.device("cuda", 1)
+        y0 = x.to("cuda:0")
+        _on_cuda(y0.to("cuda"), 1)  # 'cuda' is the current GPU, not "any GPU"
+        assert y0.cuda(0) is y0
+    ember.cuda.set_device(1)
+    try:
+        _on_cuda(ember.ones(1, device="cuda"), 1)
+        _on_cuda(x.cuda(), 1)
+    finally:
+        ember.cuda.set_device(0)
+    _on_cuda(x.cuda(), 0)
+
+
+# -- random numbers on the device ---------------------------------------------------------------
+def test_philox_matches_the_published_known_answers():
+    kat = [((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+           ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+           ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+            (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1))]
+    for counter, key, want in kat:
+        got = philox.philox4x32([np.array([c], np.uint32) for c in counter], key)
+        assert [int(w[0]) for w in got] == list(want)
+
+
+def test_philox_draws_are_a_counter_stream():
+    whole = philox.draw("bits", (10,), np.uint64, 7, 0)
+    np.testing.assert_array_equal(philox.draw("bits", (4,), np.uint64, 7, 6), whole[6:])
+    assert not np.array_equal(philox.draw("bits", (10,), np.uint64, 8, 0), whole)
+    for dtype in (np.float32, np.float64):
+        u = philox.draw("uniform", (20000,), dtype, 1, 0)
+        assert u.dtype == dtype and 0.0 <= u.min() and u.max() < 1.0
+        assert abs(u.mean() - 0.5) < 0.01
+        z = philox.draw("normal", (2, 10000), dtype, 1, 0)
+        assert z.dtype == dtype and z.shape == (2, 10000) and np.isfinite(z).all()
+        assert abs(z.mean()) < 0.03 and abs(z.std() - 1.0) < 0.03
+    with pytest.raises(ValueError, match="no uniform draw of int64"):
+        philox.draw("uniform", (2,), np.int64, 0, 0)
+
+
+def test_device_random_numbers_are_the_philox_stream(fake_cuda):
+    ember.manual_seed(11)
+    a = ember.rand(2, 3, device="cuda")
+    b = ember.randn(4, dtype=ember.float64, device="cuda")
+    _on_cuda(a)
+    np.testing.assert_array_equal(a.cpu().numpy(), philox.draw("uniform", (2, 3), np.float32,
+                                                               11, 0))
+    np.testing.assert_array_equal(b.cpu().numpy(), philox.draw("normal", (4,), np.float64,
+                                                               11, 6))
+    g = ember.Generator("cuda").manual_seed(3)
+    k = ember.randint(-5, 5, (1000,), generator=g, device="cuda")
+    bits = philox.draw("bits", (1000,), np.uint64, 3, 0)
+    np.testing.assert_array_equal(k.cpu().numpy(), (bits % np.uint64(10)).astype(np.int64) - 5)
+    assert k.dtype == ember.int64 and k.cpu().numpy().min() == -5 and k.cpu().numpy().max() == 4
+    p = ember.randperm(50, generator=g, device="cuda")
+    assert sorted(p.tolist()) == list(range(50)) and p.dtype == ember.int64
+    np.testing.assert_array_equal(p.cpu().numpy(), np.argsort(
+        philox.draw("bits", (50,), np.uint64, 3, 1000)))
+
+
+def test_device_generator_is_reproducible_and_independent_of_the_cpu_stream(fake_cuda):
+    ember.manual_seed(0)
+    cpu_ref = ember.randn(5)
     ember.manual_seed(0)
     a = ember.randn(5, device="cuda")
+    cpu_after = ember.randn(5)          # the device draw did not advance the CPU stream
+    _equal(cpu_after, cpu_ref)
     ember.manual_seed(0)
-    b = ember.randn(5)
-    _equal(a, b)
+    _equal(ember.randn(5, device="cuda"), a)
+    assert not np.array_equal(a.cpu().numpy(), cpu_ref.numpy())  # its own stream, as torch
+    b = ember.randn(5, device="cuda")
+    assert not np.array_equal(a.cpu().numpy(), b.cpu().numpy())
+    ember.cuda.manual_seed(0)           # reseeds the GPU only
+    _equal(ember.randn(5, device="cuda"), a)
+
+
+def test_cpu_draws_do_not_move_the_device_stream(fake_cuda):
+    ember.manual_seed(5)
+    want = ember.rand(4, device="cuda")
+    ember.manual_seed(5)
+    ember.rand(100)
+    ember.randperm(10)
+    _equal(ember.rand(4, device="cuda"), want)
+
+
+def test_each_device_has_its_own_generator(fake_cuda2):
+    ember.manual_seed(1)
+    a0 = ember.rand(3, device="cuda:0")
+    a1 = ember.rand(3, device="cuda:1")
+    _on_cuda(a1, 1)
+    np.testing.assert_array_equal(a0.cpu().numpy(), a1.cpu().numpy())  # same seed, two streams
+    np.testing.assert_array_equal(ember.rand(3, device="cuda:1").cpu().numpy(),
+                                  philox.draw("uniform", (3,), np.float32, 1, 3))
+    with ember.cuda.device(1):
+        ember.cuda.manual_seed(9)       # the current GPU only
+    np.testing.assert_array_equal(ember.rand(3, device="cuda:1").cpu().numpy(),
+                                  philox.draw("uniform", (3,), np.float32, 9, 0))
+    np.testing.assert_array_equal(ember.rand(3, device="cuda:0").cpu().numpy(),
+                                  philox.draw("uniform", (3,), np.float32, 1, 3))
+    ember.cuda.manual_seed_all(4)
+    for i in (0, 1):
+        np.testing.assert_array_equal(ember.rand(2, device=f"cuda:{i}").cpu().numpy(),
+                                      philox.draw("uniform", (2,), np.float32, 4, 0))
+    gens = ember.cuda.default_generators
+    assert [g.device for g in gens] == [ember.device("cuda", 0), ember.device("cuda", 1)]
+
+
+def test_device_generator_state_round_trips(fake_cuda):
+    g = ember.Generator("cuda").manual_seed(2**64 - 5)
+    assert g.device == CUDA and g.initial_seed() == 2**64 - 5
+    ember.rand(7, generator=g, device="cuda")
+    state = g.get_state()
+    assert state.dtype == ember.uint8 and tuple(state.shape) == (16,)
+    assert state.device == ember.device("cpu")
+    want = ember.randn(3, generator=g, device="cuda")
+    g.manual_seed(0)
+    g.set_state(state)
+    _equal(ember.randn(3, generator=g, device="cuda"), want)
+    g.set_state(state.cuda())           # a state tensor that was moved to the GPU
+    _equal(ember.randn(3, generator=g, device="cuda"), want)
+    with pytest.raises(RuntimeError, match="16 bytes"):
+        g.set_state(ember.Generator().get_state())
+    ember.manual_seed(3)
+    saved = ember.cuda.get_rng_state()
+    first = ember.rand(4, device="cuda")
+    ember.cuda.set_rng_state(saved)
+    _equal(ember.rand(4, device="cuda"), first)
+    states = ember.cuda.get_rng_state_all()
+    again = ember.rand(2, device="cuda")
+    ember.cuda.set_rng_state_all(states)
+    _equal(ember.rand(2, device="cuda"), again)
+    assert ember.cuda.initial_seed() == 3
+    ember.cuda.seed()
+    ember.cuda.seed_all()
+
+
+def test_generator_device_must_match_the_tensor(fake_cuda):
+    with pytest.raises(RuntimeError, match="Expected a 'cuda' device type for generator but "
+                                           "found 'cpu'"):
+        ember.randn(2, device="cuda", generator=ember.Generator())
+    with pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator but "
+                                           "found 'cuda'"):
+        ember.randn(2, generator=ember.Generator("cuda"))
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
+        ember.Generator("cuda:3")
+    assert ember.Generator().device == ember.device("cpu")
+
+
+IN_PLACE_RANDOM = {
+    "uniform_": lambda t: t.uniform_(-2.0, 3.0),
+    "normal_": lambda t: t.normal_(1.0, 0.5),
+    "bernoulli_": lambda t: t.bernoulli_(0.3),
+    "random_": lambda t: t.random_(0, 7),
+    "exponential_": lambda t: t.exponential_(2.0),
+    "bernoulli": lambda t: ember.bernoulli(t.fill_(0.5)),
+    "normal_tensors": lambda t: ember.normal(t.fill_(1.0), 2.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE_RANDOM))
+def test_in_place_random_methods_draw_on_the_device(fake_cuda, monkeypatch, name):
+    t = ember.zeros(4, 5, device="cuda")
+    _refuse_host_copies(monkeypatch, fake_cuda)
+    out = IN_PLACE_RANDOM[name](t)
+    _on_cuda(out)
+    assert out.dtype == ember.float32 and tuple(out.shape) == (4, 5)
+    values = out.cpu().numpy()
+    assert np.isfinite(values).all() and len(np.unique(values)) > 1
+
+
+def test_in_place_random_values(fake_cuda):
+    ember.manual_seed(8)
+    t = ember.empty(1000, dtype=ember.float64, device="cuda").uniform_(-2.0, 3.0)
+    u = philox.draw("uniform", (1000,), np.float64, 8, 0)
+    np.testing.assert_allclose(t.cpu().numpy(), u * 5.0 - 2.0)
+    b = ember.empty(1000, device="cuda").bernoulli_(0.25).cpu().numpy()
+    np.testing.assert_array_equal(b, (philox.draw("uniform", (1000,), np.float32, 8, 1000)
+                                      < 0.25).astype(np.float32))
+    e = ember.empty(1000, device="cuda").exponential_(2.0).cpu().numpy()
+    assert e.min() >= 0.0 and abs(e.mean() - 0.5) < 0.06
+
+
+def test_multinomial_samples_on_the_device(fake_cuda, monkeypatch):
+    probs = ember.tensor([[0.1, 0.0, 0.6, 0.3], [1.0, 1.0, 0.0, 2.0]], device="cuda")
+    _refuse_host_copies(monkeypatch, fake_cuda)
+    monkeypatch.setattr(fake_cuda, "to_numpy", lambda a: pytest.fail("device-to-host copy"))
+    ember.manual_seed(0)
+    draws = ember.multinomial(probs, 4000, replacement=True)
+    _on_cuda(draws)
+    assert draws.dtype == ember.int64 and tuple(draws.shape) == (2, 4000)
+    with fake_module.forbid_host_sync():
+        without = ember.multinomial(probs, 3)
+    _on_cuda(without)
+    counts = np.stack([np.bincount(r, minlength=4) for r in draws._data.view(np.ndarray)]) / 4000
+    np.testing.assert_allclose(counts, [[0.1, 0.0, 0.6, 0.3], [0.25, 0.25, 0.0, 0.5]],
+                               atol=0.03)
+    rows = without._data.view(np.ndarray)
+    assert all(len(set(r)) == 3 for r in rows) and 2 not in rows[1]
+    firsts = np.bincount([ember.multinomial(probs[1], 1).item() for _ in range(600)],
+                         minlength=4) / 600
+    np.testing.assert_allclose(firsts, [0.25, 0.25, 0.0, 0.5], atol=0.07)
+    with pytest.raises(RuntimeError, match="without replacement"):
+        ember.multinomial(probs, 5)
+
+
+def test_full_with_a_tensor_fill_value(fake_cuda):
+    t = ember.full((2,), ember.tensor(3.0, device="cuda"), device="cuda")
+    _on_cuda(t)
+    assert t.tolist() == [3.0, 3.0] and ember.full((2,), ember.tensor(2)).tolist() == [2, 2]
+
+
+def test_dropout_mask_is_drawn_on_the_device(fake_cuda, monkeypatch):
+    F = ember.nn.functional
+    x = ember.ones(64, 32, device="cuda", requires_grad=True)
+    _refuse_host_copies(monkeypatch, fake_cuda)
+    ember.manual_seed(0)
+    y = F.dropout(x, 0.25)
+    _on_cuda(y)
+    kept = (y.detach().cpu().numpy() != 0)
+    np.testing.assert_array_equal(kept, philox.draw("uniform", (64, 32), np.float32, 0, 0) < 0.75)
+    np.testing.assert_allclose(y.detach().cpu().numpy()[kept], 1 / 0.75, rtol=1e-6)
+    y.sum().backward()
+    _on_cuda(x.grad)
+    ember.manual_seed(0)
+    _equal(F.dropout(x, 0.25), y)
 
 
 # -- ops stay on the device ---------------------------------------------------------------------
@@ -417,6 +697,14 @@ def test_strided_views_and_scatter_add(fake_cuda):
     np.testing.assert_array_equal(target.view(np.ndarray), [3.0, 0.0, 0.0, 5.0])
 
 
+def test_backend_erf_on_the_fake_device(fake_cuda):
+    import math
+    x = np.array([-3.0, -0.5, 0.0, 0.25, 2.0], np.float32)
+    out = fake_cuda.erf(fake_cuda.from_numpy(x, 0))
+    assert type(out) is FakeCudaArray and out.dtype == np.float32
+    np.testing.assert_allclose(out.view(np.ndarray), [math.erf(v) for v in x], rtol=1e-6)
+
+
 def test_window_view_helper_matches_numpy():
     as_strided = np.lib.stride_tricks.as_strided
     x = np.arange(2 * 3 * 5 * 6, dtype=np.float32).reshape(2, 3, 5, 6)
@@ -544,6 +832,274 @@ def test_optimizer_rejects_gradient_on_another_device(fake_cuda):
         optim.SGD([p], lr=0.1).step()
 
 
+# -- fused optimizer kernels (the GPU path), checked through their shared formula table -------
+def _sgd_configs():
+    out = []
+    for momentum, dampening, nesterov in ((0.0, 0.0, False), (0.9, 0.0, False), (0.9, 0.2, False),
+                                          (0.9, 0.0, True)):
+        for weight_decay in (0.0, 0.01):
+            for maximize in (False, True):
+                out.append(dict(lr=0.1, momentum=momentum, dampening=dampening,
+                                nesterov=nesterov, weight_decay=weight_decay, maximize=maximize))
+    return out
+
+
+def _adam_configs():
+    return [dict(cls=cls, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=wd, amsgrad=ams,
+                 maximize=maximize)
+            for cls in ("Adam", "AdamW") for wd in (0.0, 0.05) for ams in (False, True)
+            for maximize in (False, True)]
+
+
+def _run_steps(opt_cls, kwargs, dtype, fused, monkeypatch, device="cpu", steps=4):
+    """Parameters after ``steps`` updates from fixed data, with the fused path forced on/off."""
+    from ember.optim import _fused
+    monkeypatch.setattr(_fused, "applies", lambda p: fused)
+    rng = np.random.default_rng(0)
+    params = [ember.from_numpy(rng.standard_normal(shape).astype(dtype)).to(device)
+              .requires_grad_() for shape in ((3, 4), (5,))]
+    opt = opt_cls(params, **kwargs)
+    for _ in range(steps):
+        for p in params:
+            p.grad = ember.from_numpy(rng.standard_normal(tuple(p.shape)).astype(dtype)).to(device)
+        opt.step()
+    return params, opt
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", _sgd_configs() + _adam_configs(), ids=repr)
+def test_fused_formula_equals_the_numpy_optimizer_path(monkeypatch, config, dtype):
+    """The table behind the CUDA kernels, run by NumPy, gives the CPU optimizers' bits."""
+    config = dict(config)
+    opt_cls = getattr(ember.optim, config.pop("cls", "SGD"))
+    plain, plain_opt = _run_steps(opt_cls, config, dtype, False, monkeypatch)
+    fused, fused_opt = _run_steps(opt_cls, config, dtype, True, monkeypatch)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        for key, value in plain_opt.state[b].items():
+            np.testing.assert_array_equal(fused_opt.state[a][key].numpy(), value.numpy())
+            assert fused_opt.state[a][key].dtype == value.dtype
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_fused_path_on_the_fake_device_keeps_state_there(fake_cuda, monkeypatch, name):
+    config = dict(lr=0.1, momentum=0.9, nesterov=True) if name == "SGD" else \
+        dict(lr=0.01, amsgrad=True, weight_decay=0.1)
+    opt_cls = getattr(ember.optim, name)
+    cpu, _ = _run_steps(opt_cls, config, np.float32, False, monkeypatch)
+    dev, opt = _run_steps(opt_cls, config, np.float32, True, monkeypatch, device="cuda")
+    for a, b in zip(dev, cpu):
+        _on_cuda(a)
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().numpy())
+        for key, value in opt.state[a].items():
+            if value.dim() > 0:
+                _on_cuda(value)
+
+
+def test_fused_path_is_only_taken_on_a_real_gpu(fake_cuda):
+    from ember.optim import _fused
+    for device in ("cpu", "cuda"):
+        p = ember.ones(2, device=device, requires_grad=True)
+        p.grad = ember.ones(2, device=device)
+        assert not _fused.applies(p)
+
+
+def test_fused_tables_reject_what_c_and_python_would_read_differently():
+    from ember.optim import _fused
+    for expr in ("p ** 2", "p * 2.0", "abs(p)", "p if g else m", "p.max()"):
+        with pytest.raises(ValueError, match="outside the expression language"):
+            _fused._parse(expr)
+    update = _fused.adam_update(True, False, True, True)
+    assert update.scalars == ("bc2", "beta2", "decay", "eps", "neg_step", "omb1", "omb2")
+    in_params, out_params, operation = update.cuda_source()
+    assert in_params.startswith("T g, T bc2") and out_params == "T p, T m, T v, T vmax"
+    assert "T d = (-g);" in operation and "ember_maximum(vmax, v)" in operation
+
+
+# -- the CUDA sources, compiled for the host: same numbers as their NumPy reference -----------
+_HARNESS_HEADER = """
+#include <math.h>
+#include <cmath>
+#define __device__
+#define __forceinline__ inline
+using std::sqrt;
+"""
+_CTYPES = {"T": "T", "uint64": "unsigned long long", "float32": "float", "float64": "double"}
+
+
+def _params(spec: str):
+    return [tuple(p.split()) for p in spec.split(",") if p.strip()]
+
+
+def _harness_function(fname, in_params, out_params, operation, arrays_in):
+    """One kernel as CuPy's ElementwiseKernel builds it: the body in a loop over ``i`` with
+    every argument bound by name (arrays as references to their element)."""
+    lines = [f'extern "C" void {fname}(long long n, void** arrays, const double* fs, '
+             f'const unsigned long long* us) {{', "  for (long long i = 0; i < n; ++i) {"]
+    k = j = u = 0
+    for kind, name in _params(in_params):
+        ctype = _CTYPES[kind]
+        if name in arrays_in:
+            lines.append(f"    const {ctype} {name} = ((const {ctype}*)arrays[{k}])[i];")
+            k += 1
+        elif ctype == "unsigned long long":
+            lines.append(f"    const {ctype} {name} = us[{u}];")
+            u += 1
+        else:
+            lines.append(f"    const {ctype} {name} = ({ctype})fs[{j}];")
+            j += 1
+    for kind, name in _params(out_params):
+        lines.append(f"    {_CTYPES[kind]} &{name} = (({_CTYPES[kind]}*)arrays[{k}])[i];")
+        k += 1
+    return "\n".join(lines + [operation, "  }", "}"])
+
+
+def _all_updates():
+    from ember.optim import _fused
+    flags = (False, True)
+    sgd = [_fused.sgd_update(wd, mx, mom, first, damp, nest) for wd in flags for mx in flags
+           for mom in flags for first in flags for damp in flags for nest in flags
+           if mom or not (first or damp or nest)]
+    adam = [_fused.adam_update(dec, l2, mx, ams) for dec in flags for l2 in flags
+            for mx in flags for ams in flags if not (dec and l2)]
+    return sgd + adam
+
+
+@pytest.fixture(scope="module")
+def host_kernels(tmp_path_factory):
+    """The philox and optimizer kernel sources compiled by g++ (as the GPU would run them,
+    without fused multiply-adds), loaded with ctypes."""
+    import ctypes
+    import shutil
+    import subprocess
+    from ember.optim import _fused
+    compiler = shutil.which("g++")
+    if compiler is None:
+        pytest.skip("no g++ to compile the kernel sources for the host")
+    parts = [_HARNESS_HEADER, philox.PREAMBLE, _fused.PREAMBLE]
+    for kind, dtype in sorted(philox.KINDS, key=str):
+        in_params, out_params, operation, name = philox.kernel_source(kind, dtype)
+        parts.append(_harness_function(name, in_params, out_params, operation, ()))
+    for ctype, suffix in (("float", "f32"), ("double", "f64")):
+        parts.append(f"namespace {suffix} {{ typedef {ctype} T;")
+        for update in _all_updates():
+            parts.append(_harness_function(f"{update.name}_{suffix}", *update.cuda_source(),
+                                           update.inputs))
+        parts.append("}")
+    directory = tmp_path_factory.mktemp("kernels")
+    source, library = directory / "kernels.cpp", directory / "kernels.so"
+    source.write_text("\n".join(parts))
+    subprocess.run([compiler, "-O1", "-ffp-contract=off", "-fno-fast-math", "-shared", "-fPIC",
+                    "-o", str(library), str(source)], check=True, capture_output=True)
+    return ctypes.CDLL(str(library))
+
+
+def _call(lib, fname, n, arrays, floats=(), uints=()):
+    import ctypes
+    pointers = (ctypes.c_void_p * max(len(arrays), 1))(*(a.ctypes.data for a in arrays))
+    fs = (ctypes.c_double * max(len(floats), 1))(*floats)
+    us = (ctypes.c_ulonglong * max(len(uints), 1))(*uints)
+    getattr(lib, fname)(ctypes.c_longlong(n), pointers, fs, us)
+
+
+@pytest.mark.parametrize("kind, dtype", sorted(philox.KINDS, key=str))
+def test_philox_cuda_source_matches_its_numpy_reference(host_kernels, kind, dtype):
+    seed, offset, n = 0xDEADBEEF12345678, 2**32 - 3, 4099  # the counter crosses 2**32
+    out = np.empty(n, dtype)
+    _call(host_kernels, philox.kernel_source(kind, dtype)[3], n, [out], uints=(seed, offset))
+    want = philox.draw(kind, (n,), dtype, seed, offset)
+    if kind == "normal":  # libm and NumPy may differ in the last bits of log and cos
+        np.testing.assert_allclose(out, want, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-6 if dtype == np.float32 else 1e-13)
+    else:
+        np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_optimizer_cuda_sources_match_the_reference_bit_for_bit(host_kernels, dtype):
+    rng = np.random.default_rng(3)
+    n = 257
+    scalars = {"wd": 0.01, "momentum": 0.9, "dampening1": 0.8, "neg_lr": -0.1, "decay": 0.999,
+               "omb1": 0.1, "omb2": 0.001, "beta2": 0.999, "bc2": 0.0447, "eps": 1e-8,
+               "neg_step": -0.0123}
+    suffix = "f32" if dtype == np.float32 else "f64"
+    for update in _all_updates():
+        start = {name: rng.standard_normal(n).astype(dtype)
+                 for name in update.inputs + update.outputs}
+        for name in ("v", "vmax"):
+            if name in start:
+                start[name] = np.abs(start[name])
+        want = {k: v.copy() for k, v in start.items()}
+        update.reference(want, scalars)
+        got = {k: v.copy() for k, v in start.items()}
+        _call(host_kernels, f"{update.name}_{suffix}", n,
+              [got[name] for name in update.inputs + update.outputs],
+              floats=[scalars[name] for name in update.scalars])
+        for name in update.outputs:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=f"{update.name} {name}")
+
+
+def _training_models():
+    nn = ember.nn
+    mlp = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 5))
+    cnn = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3 * 2 * 3, 5))
+    return {"mlp": (mlp, (6, 12)), "mlp_clip": (mlp, (6, 12)), "cnn": (cnn, (6, 1, 4, 6))}
+
+
+# Host reads the core still does inside a step (reported; drop an entry once fixed).
+KNOWN_SYNCS = {
+    "cnn": "core: max_pool2d forward tests `if xp.isnan(out).any()` (ops/conv.py, _max_windows)",
+    "mlp_clip": "core: clip_grad_norm_ reads the norm with float() (nn/utils.py)",
+}
+
+
+@pytest.mark.parametrize("opt_name", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("model_name", [
+    pytest.param(name, marks=[pytest.mark.xfail(reason=KNOWN_SYNCS[name], strict=False)]
+                 if name in KNOWN_SYNCS else []) for name in ("mlp", "mlp_clip", "cnn")])
+@pytest.mark.parametrize("fused", [False, True], ids=["xp", "fused"])
+def test_training_step_has_no_host_round_trip(fake_cuda, monkeypatch, model_name, opt_name,
+                                              fused):
+    """After the first step, a step reads nothing on the host and copies nothing either way."""
+    from ember.optim import _fused
+    monkeypatch.setattr(_fused, "applies", lambda p: fused)
+    ember.manual_seed(0)
+    model, shape = _training_models()[model_name]
+    model.cuda()
+    kwargs = {"SGD": dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
+              "Adam": dict(lr=1e-3, amsgrad=True), "AdamW": dict(lr=1e-3)}[opt_name]
+    opt = getattr(ember.optim, opt_name)(model.parameters(), **kwargs)
+    x = ember.randn(*shape, device="cuda")
+    y = ember.randint(0, 5, (shape[0],), device="cuda")
+
+    def step():
+        opt.zero_grad()
+        loss = ember.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        if model_name == "mlp_clip":
+            ember.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+
+    step()
+    _refuse_host_copies(monkeypatch, fake_cuda)
+    monkeypatch.setattr(fake_cuda, "to_numpy", lambda a: pytest.fail("device-to-host copy"))
+    with fake_module.forbid_host_sync():
+        loss = step()
+    _on_cuda(loss)
+
+
+def test_forbid_host_sync_catches_host_reads(fake_cuda):
+    t = ember.tensor([1.5, 2.0], device="cuda")
+    with fake_module.forbid_host_sync():
+        for read in (lambda: t.sum().item(), t.tolist, lambda: bool(t[0] > 1),
+                     lambda: float(t[0]), lambda: int(t[1])):
+            with pytest.raises(RuntimeError, match="synchronisation"):
+                read()
+    assert t.sum().item() == 3.5 and t.tolist() == [1.5, 2.0]
+
+
 def _serialization():
     ser = pytest.importorskip("ember.serialization")
     if not hasattr(ser, "save") or not hasattr(ser, "load"):
@@ -595,9 +1151,109 @@ def test_dataloader_pin_memory_is_accepted(fake_cuda):
     batches = list(loader)
     assert len(batches) == 2
     xb, yb = batches[0]
-    assert xb.device == ember.device("cpu")
+    assert xb.device == ember.device("cpu") and xb.is_pinned() and yb.is_pinned()
     _equal(xb, x[:4])
     _equal(yb.cuda(non_blocking=True), y[:4].cuda())
+
+
+class _Batch:
+    def __init__(self, t):
+        self.t = t
+
+    def pin_memory(self):
+        return _Batch(self.t.pin_memory())
+
+
+def test_dataloader_pins_every_tensor_of_a_structured_batch(fake_cuda):
+    import collections
+    data = pytest.importorskip("ember.utils.data")
+    Pair = collections.namedtuple("Pair", "x y")
+    samples = [{"x": ember.full((2,), float(i)), "pair": Pair(ember.tensor(i), [ember.ones(1)]),
+                "name": f"s{i}"} for i in range(4)]
+    batch = next(iter(data.DataLoader(samples, batch_size=2, pin_memory=True)))
+    assert batch["x"].is_pinned() and batch["name"] == ["s0", "s1"]
+    assert type(batch["pair"]) is Pair and batch["pair"].x.is_pinned()
+    assert batch["pair"].y[0].is_pinned()
+    custom = data.DataLoader([0, 1], batch_size=2, pin_memory=True,
+                             collate_fn=lambda b: _Batch(ember.tensor(b)))
+    assert next(iter(custom)).t.is_pinned()
+
+
+def test_dataloader_pin_memory_without_cuda_warns_and_keeps_batches(no_cuda):
+    data = pytest.importorskip("ember.utils.data")
+    loader = data.DataLoader(data.TensorDataset(ember.arange(4.0)), batch_size=2,
+                             pin_memory=True)
+    with pytest.warns(UserWarning, match="no accelerator is found"):
+        (xb,) = next(iter(loader))
+    assert not xb.is_pinned()
+    _equal(xb, ember.arange(2.0))
+
+
+def test_tensor_pin_memory(fake_cuda):
+    x = ember.arange(6.0).reshape(2, 3)
+    assert not x.is_pinned()
+    p = x.pin_memory()
+    assert p.is_pinned() and p is not x and p.device == ember.device("cpu")
+    assert backend.is_pinned(p._data) and not np.shares_memory(p._data, x._data)
+    _equal(p, x)
+    assert p.pin_memory() is p and p[1:].is_pinned()
+    assert not ember.ones(2, device="cuda").is_pinned()
+    with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
+        ember.ones(2, device="cuda").pin_memory()
+    with pytest.raises(RuntimeError, match="requires grad"):
+        ember.ones(2, requires_grad=True).pin_memory()
+    assert ember.ones(2, requires_grad=True).detach().pin_memory().is_pinned()
+    e = ember.empty(3, 2, dtype=ember.float64, pin_memory=True)
+    assert e.is_pinned() and e.dtype == ember.float64 and tuple(e.shape) == (3, 2)
+    t = ember.tensor([1, 2], pin_memory=True)
+    assert t.is_pinned() and t.dtype == ember.int64
+    with pytest.raises(RuntimeError, match="pin_memory=True needs a CPU tensor"):
+        ember.empty(2, device="cuda", pin_memory=True)
+
+
+def test_pin_memory_of_a_tensor_without_cuda_raises(no_cuda):
+    with pytest.raises(RuntimeError, match="CuPy"):
+        ember.ones(2).pin_memory()
+    assert not ember.ones(2).is_pinned()
+
+
+def _record_uploads(monkeypatch, fake):
+    calls = []
+    upload = fake.from_numpy
+
+    def recording(array, index=None, non_blocking=False):
+        calls.append(non_blocking)
+        return upload(array, index, non_blocking=non_blocking)
+
+    monkeypatch.setattr(fake, "from_numpy", recording)
+    return calls
+
+
+def test_non_blocking_reaches_the_backend(fake_cuda, monkeypatch):
+    calls = _record_uploads(monkeypatch, fake_cuda)
+    x = ember.arange(4.0).pin_memory()
+    for y in (x.to("cuda", non_blocking=True), x.cuda(non_blocking=True),
+              x.to("cuda", ember.float32, True), x.to(device="cuda", non_blocking=True)):
+        _on_cuda(y)
+        _equal(y, x.cuda())
+    assert calls == [True] * 4 + [False] * 4
+    calls.clear()
+    x.to("cuda")
+    x.cuda()
+    x.to("cuda", ember.float64)
+    assert calls == [False, False, False]
+
+
+def test_non_blocking_move_keeps_autograd(fake_cuda, monkeypatch):
+    calls = _record_uploads(monkeypatch, fake_cuda)
+    w = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = w.to("cuda", non_blocking=True)  # recorded: the blocking ToDevice primitive
+    assert y.requires_grad and y.grad_fn is not None
+    (y * y).sum().backward()
+    assert w.grad.tolist() == [2.0, 4.0] and calls == [False]
+    with ember.no_grad():
+        z = w.cuda(non_blocking=True)
+    assert not z.requires_grad and calls == [False, True]
 
 
 def test_pin_memory_helpers(fake_cuda):
@@ -763,6 +1419,22 @@ def _stub_cupy(count: int):
         def synchronize(self):
             pass
 
+    class ElementwiseKernel:
+        """Records what CupyBackend builds and runs the NumPy reference in its place."""
+        built = []
+
+        def __init__(self, in_params, out_params, operation, name, preamble="", options=()):
+            self.params, self.name = (in_params, out_params), name
+            ElementwiseKernel.built.append(self)
+            assert "ember_philox(seed, offset" in operation and "ember_philox" in preamble
+
+        def __call__(self, seed, offset, out):
+            assert type(seed) is np.uint64 and type(offset) is np.uint64
+            assert out._ember_index == fake_module.current_index()
+            _, _, kind, dtype = self.name.split("_")
+            out[...] = fake.xp.asarray(philox.draw(kind, out.shape, dtype, seed, offset))
+            return out
+
     pool, pinned_pool = Pool(), Pool()
     runtime = types.SimpleNamespace(
         CUDARuntimeError=CUDARuntimeError, getDeviceCount=lambda: count,
@@ -770,7 +1442,8 @@ def _stub_cupy(count: int):
         getDeviceProperties=lambda i: {"name": f"Stub GPU {i}".encode()},
         pointerGetAttributes=lambda ptr: types.SimpleNamespace(type=0))
     cupy = types.SimpleNamespace(
-        ndarray=FakeCudaArray, asnumpy=fake.xp.asnumpy,
+        ndarray=FakeCudaArray, asnumpy=fake.xp.asnumpy, empty=fake.xp.empty,
+        ElementwiseKernel=ElementwiseKernel,
         asarray=lambda a, dtype=None, *, blocking=False: fake.xp.asarray(a, dtype=dtype),
         cuda=types.SimpleNamespace(runtime=runtime, Device=Device, MemoryHook=MemoryHook,
                                    Event=Event, get_elapsed_time=lambda a, b: 1.5,
@@ -778,7 +1451,7 @@ def _stub_cupy(count: int):
         get_default_memory_pool=lambda: pool, get_default_pinned_memory_pool=lambda: pinned_pool,
         lib=types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
             as_strided=lambda a, shape, strides: fake.as_strided(a, shape, strides))),
-        random=types.SimpleNamespace(RandomState=lambda seed=None: ("rs", seed)))
+        )
     cupyx = types.SimpleNamespace(scatter_add=fake.scatter_add,
                                   empty_pinned=lambda shape, dtype: np.empty(shape, dtype))
     return cupy, cupyx, Pool
@@ -815,10 +1488,15 @@ def test_cupy_backend_code_paths_against_a_stub():
     with be.device_guard(1):
         assert be.current_device() == 1
     be.synchronize()
-    be.manual_seed(5, 1)
-    assert be.get_generator(1) == ("rs", 5)
-    be.manual_seed_all(3)
-    assert be.get_generator(0) == ("rs", 3)
+    u = be.random_philox("uniform", (2, 3), np.float32, 5, 7, 1)
+    assert be.device_of(u) == ember.device("cuda", 1) and u.dtype == np.float32
+    np.testing.assert_array_equal(be.to_numpy(u), philox.draw("uniform", (2, 3), np.float32, 5, 7))
+    be.random_philox("uniform", (4,), np.float32, 0, 0)
+    be.random_philox("bits", (0,), np.uint64, 0, 0)  # nothing to launch
+    assert [k.name for k in cupy.ElementwiseKernel.built] == [
+        "ember_philox_uniform_float32", "ember_philox_bits_uint64"]  # built once, cached
+    assert cupy.ElementwiseKernel.built[0].params == ("uint64 seed, uint64 offset",
+                                                      "float32 y")
     assert be.memory_allocated() == fake_module._allocated.get(0, 0)
     be.reset_peak_memory_stats()
     assert be.max_memory_allocated() >= be.memory_allocated()

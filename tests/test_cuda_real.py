@@ -29,8 +29,12 @@ except Exception:  # noqa: BLE001 - any driver failure means: no usable GPU
 if _GPUS == 0:
     pytest.skip("CuPy found no CUDA GPU", allow_module_level=True)
 
-from test_cuda_fake import (KNOWN_CORE_ISSUES, OPTIMIZERS, UNARY, _tiny_module,  # noqa: E402
-                            _train, _unary_input, check_op_on_device, op_db)
+from test_cuda_fake import (KNOWN_CORE_ISSUES, OPTIMIZERS, UNARY, _adam_configs,  # noqa: E402
+                            _run_steps, _sgd_configs, _tiny_module, _train, _unary_input,
+                            check_op_on_device, op_db)
+
+from ember.backend import philox  # noqa: E402
+from ember.optim import _fused  # noqa: E402
 
 CUDA = ember.device("cuda", 0)
 CPU = ember.device("cpu")
@@ -93,7 +97,54 @@ def test_creation_with_device():
     ember.manual_seed(3)
     a = ember.randn(6, device="cuda")
     ember.manual_seed(3)
-    np.testing.assert_array_equal(a.cpu().numpy(), ember.randn(6).numpy())
+    np.testing.assert_array_equal(a.cpu().numpy(), ember.randn(6, device="cuda").cpu().numpy())
+    np.testing.assert_allclose(a.cpu().numpy(), philox.draw("normal", (6,), np.float32, 3, 0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_creation_makes_no_host_copies(_real_backend, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("host-to-device copy")
+
+    monkeypatch.setattr(_real_backend, "from_numpy", refuse)
+    for t in (ember.zeros(2, 3, device="cuda"), ember.ones(4, dtype=ember.int64, device="cuda"),
+              ember.full((2,), 7.0, device="cuda"), ember.arange(0.0, 1.0, 0.25, device="cuda"),
+              ember.eye(3, device="cuda"), ember.linspace(0, 1, 5, device="cuda"),
+              ember.rand(3, device="cuda"), ember.randn(3, device="cuda"),
+              ember.randint(0, 9, (4,), device="cuda"), ember.randperm(7, device="cuda"),
+              ember.empty(3, device="cuda").normal_().bernoulli_(0.5)):
+        _on_gpu(t)
+
+
+# -- random numbers on the GPU: the Philox kernels against their NumPy reference ---------------
+@pytest.mark.parametrize("kind, dtype", sorted(philox.KINDS, key=str))
+def test_philox_kernels_match_the_reference(_real_backend, kind, dtype):
+    seed, offset, shape = 0xDEADBEEF12345678, 2**32 - 3, (65, 129)
+    out = _real_backend.random_philox(kind, shape, dtype, seed, offset, 0)
+    assert isinstance(out, cupy.ndarray) and out.dtype == dtype and out.shape == shape
+    want = philox.draw(kind, shape, dtype, seed, offset)
+    if kind == "normal":  # the GPU's log and cos may differ from NumPy's in the last bits
+        np.testing.assert_allclose(cupy.asnumpy(out), want, rtol=1e-5, atol=1e-6)
+    else:
+        np.testing.assert_array_equal(cupy.asnumpy(out), want)
+
+
+def test_device_rng_is_reproducible_and_stays_on_the_device(_real_backend, monkeypatch):
+    ember.manual_seed(0)
+    cpu_ref = ember.rand(5)
+    ember.manual_seed(0)
+    a = ember.rand(1000, device="cuda")
+    np.testing.assert_array_equal(ember.rand(5).numpy(), cpu_ref.numpy())
+    monkeypatch.setattr(_real_backend, "from_numpy", lambda *a, **k: pytest.fail("upload"))
+    ember.manual_seed(0)
+    b = ember.rand(1000, device="cuda")
+    assert bool((a._data == b._data).all())
+    state = ember.cuda.get_rng_state()
+    d = ember.nn.functional.dropout(ember.ones(256, 256, device="cuda"), 0.5)
+    ember.cuda.set_rng_state(state)
+    _on_gpu(d)
+    assert bool((d._data == ember.nn.functional.dropout(ember.ones(256, 256, device="cuda"),
+                                                          0.5)._data).all())
 
 
 def test_mixed_devices_raise():
@@ -189,6 +240,50 @@ def test_training_step_makes_no_host_copies(_real_backend, monkeypatch):
 
     monkeypatch.setattr(_real_backend, "to_numpy", refuse)
     step()
+
+
+def test_fused_path_is_taken_for_float_gpu_parameters():
+    for dtype, fused in ((ember.float32, True), (ember.float64, True), (ember.float16, False)):
+        p = ember.ones(3, dtype=dtype, device="cuda", requires_grad=True)
+        p.grad = ember.ones(3, dtype=dtype, device="cuda")
+        assert _fused.applies(p) is fused
+    p.grad = ember.ones(3, device="cuda")  # a float32 gradient for a float16 parameter
+    assert not _fused.applies(p)
+    q = ember.ones(3, requires_grad=True)
+    q.grad = ember.ones(3)
+    assert not _fused.applies(q)
+
+
+def _fused_cases():
+    # every configuration in float32; a sample in float64 (each one is a kernel to compile)
+    configs = _sgd_configs() + _adam_configs()
+    return [pytest.param(c, np.float32, id=f"float32-{c!r}") for c in configs] + \
+        [pytest.param(c, np.float64, id=f"float64-{c!r}") for c in configs[::5]]
+
+
+@pytest.mark.parametrize("config, dtype", _fused_cases())
+def test_fused_optimizer_kernels_match_the_numpy_path(monkeypatch, config, dtype):
+    """The fused kernels (compiled without FMA) give the CPU optimizers' numbers bit for bit."""
+    launched = []
+    real_launch = _fused.launch
+
+    def spy(update, arrays, scalars):
+        launched.append(update.name)
+        return real_launch(update, arrays, scalars)
+
+    monkeypatch.setattr(_fused, "launch", spy)
+    config = dict(config)
+    opt_cls = getattr(ember.optim, config.pop("cls", "SGD"))
+    cpu, cpu_opt = _run_steps(opt_cls, config, dtype, False, monkeypatch)
+    assert not launched
+    gpu, gpu_opt = _run_steps(opt_cls, config, dtype, True, monkeypatch, device="cuda")
+    assert launched and _fused._kernels, "the fused kernels did not run"
+    for a, b in zip(gpu, cpu):
+        _on_gpu(a)
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().numpy())
+        for key, value in cpu_opt.state[b].items():
+            np.testing.assert_array_equal(gpu_opt.state[a][key].cpu().numpy(), value.numpy(),
+                                          err_msg=key)
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

@@ -1,6 +1,9 @@
 """Tensor creation: tensor, zeros, ones, arange, randn, ... with dtype, device, requires_grad.
 
 Python floats give the default dtype (float32), ints int64, bools bool; NumPy arrays keep theirs.
+With a cuda ``device`` (plain 'cuda' is the current GPU, as in torch) arrays are made by the
+device's array library on that GPU and random numbers drawn there: nothing is built on the
+host and copied, except for ``tensor``/``as_tensor`` of host data.
 """
 from __future__ import annotations
 
@@ -17,20 +20,41 @@ from .tensor import Tensor
 def _device(device) -> Device | None:
     if device is None:
         return None
-    dev = Device(device)
-    return Device("cuda", 0) if dev.type == "cuda" and dev.index is None else dev
+    return backend.resolve(Device(device))
+
+
+def _wrap(array, requires_grad: bool) -> Tensor:
+    t = Tensor._make(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
 def _finish(array, dtype, device, requires_grad) -> Tensor:
+    """A tensor of host ``array``, cast to ``dtype`` and uploaded to ``device``."""
     if dtype is not None:
         array = array.astype(dtypes.to_numpy(dtype), copy=False)
     dev = _device(device)
     if dev is not None and dev.type != "cpu":
         array = backend.to_device(array, dev)
-    t = Tensor._make(array)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+    return _wrap(array, requires_grad)
+
+
+def _create(device, requires_grad: bool, make) -> Tensor:
+    """``make(xp)`` run by NumPy, or by the GPU's array library with that GPU current."""
+    dev = _device(device)
+    if dev is None or dev.type == "cpu":
+        return _wrap(make(np), requires_grad)
+    be = backend.for_device(dev)
+    with be.device_guard(dev.index):
+        return _wrap(make(be.xp), requires_grad)
+
+
+def _cast(array, dtype):
+    if dtype is None:
+        return array
+    with backend.device_guard(array):
+        return array.astype(dtypes.to_numpy(dtype), copy=False)
 
 
 def _size(size) -> tuple:
@@ -46,8 +70,6 @@ def _size(size) -> tuple:
 
 def _infer(data):
     """An ndarray of Python data with PyTorch's default dtypes."""
-    if isinstance(data, Tensor):
-        return backend.of(data._data).to_numpy(data._data).copy()
     if type(data) is np.ndarray:
         return data.copy()
     if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
@@ -74,19 +96,44 @@ def _unwrap(data):
     if isinstance(data, (list, tuple)):
         return [_unwrap(d) for d in data]
     return data.item() if isinstance(data, Tensor) and data.numel() == 1 else \
-        data.numpy() if isinstance(data, Tensor) else data
+        data.detach().cpu().numpy() if isinstance(data, Tensor) else data
 
 
-def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors).
+
+    Args:
+        pin_memory: put the (CPU) copy in page-locked memory, for asynchronous uploads.
 
     Example:
         >>> ember.tensor([[1.0, 2.0], [3.0, 4.0]]).dtype
         ember.float32
     """
-    if device is None and isinstance(data, Tensor):
-        device = data.device  # a copy of a tensor stays on its device, as in PyTorch
-    return _finish(_infer(data), dtype, device, requires_grad)
+    if isinstance(data, Tensor):
+        out = _copy_tensor(data, dtype, device, requires_grad)
+    else:
+        out = _finish(_infer(data), dtype, device, requires_grad)
+    return _pinned(out, "tensor") if pin_memory else out
+
+
+def _copy_tensor(data: Tensor, dtype, device, requires_grad: bool) -> Tensor:
+    """A copy of ``data`` on ``device`` (default: its own), made where it lives."""
+    dev = _device(device) or data.device  # a copy of a tensor stays on its device, as in torch
+    array = data._data
+    if dev == data.device:
+        with backend.device_guard(array):
+            array = array.copy()
+    else:
+        array = backend.to_device(array, dev)
+    return _wrap(_cast(array, dtype), requires_grad)
+
+
+def _pinned(t: Tensor, op: str) -> Tensor:
+    if t.device.type != "cpu":
+        raise RuntimeError(f"{op}: pin_memory=True needs a CPU tensor, got device {t.device}; "
+                           f"only host memory can be pinned")
+    return t.pin_memory()
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -121,26 +168,41 @@ def _shape(shape: tuple, size) -> tuple:
 
 def zeros(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _finish(np.zeros(_shape(shape, size), _default(dtype)), None, device, requires_grad)
+    shape, dt = _shape(shape, size), _default(dtype)
+    return _create(device, requires_grad, lambda xp: xp.zeros(shape, dt))
 
 
 def ones(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return _finish(np.ones(_shape(shape, size), _default(dtype)), None, device, requires_grad)
+    shape, dt = _shape(shape, size), _default(dtype)
+    return _create(device, requires_grad, lambda xp: xp.ones(shape, dt))
 
 
 def empty(*shape, size=None, dtype=None, device=None, requires_grad: bool = False,
-          **kwargs) -> Tensor:
-    """An uninitialised tensor (``memory_format`` and ``pin_memory`` are accepted and ignored)."""
-    return _finish(np.empty(_shape(shape, size), _default(dtype)), None, device, requires_grad)
+          pin_memory: bool = False, **kwargs) -> Tensor:
+    """An uninitialised tensor (``memory_format`` is accepted and ignored).
+
+    Args:
+        pin_memory: allocate in page-locked host memory (CPU tensors only; needs cuda).
+    """
+    shape, dt = _shape(shape, size), _default(dtype)
+    if pin_memory:
+        dev = _device(device)
+        if dev is not None and dev.type != "cpu":
+            raise RuntimeError(f"empty: pin_memory=True needs a CPU tensor, got device {dev}; "
+                               f"only host memory can be pinned")
+        return _wrap(backend.empty_pinned(shape, dt), requires_grad)
+    return _create(device, requires_grad, lambda xp: xp.empty(shape, dt))
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
     if dtype is None:
         dtype = dtypes.from_numpy(dtypes.scalar_dtype(fill_value))
-    return _finish(np.full(_size((size,)), fill_value, dtypes.to_numpy(dtype)), None, device,
-                   requires_grad)
+    shape, dt = _size((size,)), dtypes.to_numpy(dtype)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()  # a one-element tensor as the fill (a read if on a GPU)
+    return _create(device, requires_grad, lambda xp: xp.full(shape, fill_value, dt))
 
 
 def _like(input, dtype, device):
@@ -183,38 +245,44 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
                        for v in values)
         dtype = dtypes.get_default_dtype() if is_float else dtypes.int64
     values = tuple(v.item() if isinstance(v, Tensor) else v for v in values)
-    return _finish(np.arange(*values).astype(dtypes.to_numpy(dtype)), None, device, requires_grad)
+    dt = dtypes.to_numpy(dtype)
+    return _create(device, requires_grad, lambda xp: xp.arange(*values).astype(dt))
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
-    return _finish(np.linspace(start, end, steps, dtype=np.float64).astype(_default(dtype)),
-                   None, device, requires_grad)
+    dt = _default(dtype)
+    return _create(device, requires_grad,
+                   lambda xp: xp.linspace(start, end, steps, dtype=np.float64).astype(dt))
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
-    return _finish(np.logspace(start, end, steps, base=base).astype(_default(dtype)), None,
-                   device, requires_grad)
+    dt = _default(dtype)
+    return _create(device, requires_grad,
+                   lambda xp: xp.logspace(start, end, steps, base=base).astype(dt))
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None,
         requires_grad: bool = False) -> Tensor:
-    return _finish(np.eye(n, m, dtype=_default(dtype)), None, device, requires_grad)
+    dt = _default(dtype)
+    return _create(device, requires_grad, lambda xp: xp.eye(n, m, dtype=dt))
 
 
 def rand(*shape, size=None, generator=None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1)."""
-    array = _random.uniform(_shape(shape, size), _default(dtype), None, generator=generator)
-    return _finish(array, None, device, requires_grad)
+    """Uniform samples in [0, 1), drawn on ``device`` by its generator (or ``generator``)."""
+    array = _random.uniform(_shape(shape, size), _default(dtype), _device(device),
+                            generator=generator)
+    return _wrap(array, requires_grad)
 
 
 def randn(*shape, size=None, generator=None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
-    array = _random.normal(_shape(shape, size), _default(dtype), None, generator=generator)
-    return _finish(array, None, device, requires_grad)
+    """Standard normal samples, drawn on ``device`` by its generator (or ``generator``)."""
+    array = _random.normal(_shape(shape, size), _default(dtype), _device(device),
+                           generator=generator)
+    return _wrap(array, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -227,15 +295,15 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     if low >= high:
         raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     array = _random.integers(low, high, _size((size,)), _default(dtype, np.int64),
-                             generator=generator)
-    return _finish(array, None, device, requires_grad)
+                             _device(device), generator=generator)
+    return _wrap(array, requires_grad)
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """A random permutation of 0..n-1."""
-    array = _random.permutation(int(n), generator=generator)
-    return _finish(array, dtype, device, requires_grad)
+    array = _random.permutation(int(n), _device(device), generator=generator)
+    return _wrap(_cast(array, dtype), requires_grad)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -253,7 +321,8 @@ def randint_like(input, low, high=None, *, dtype=None, device=None) -> Tensor:
     return randint(low, high, input.shape, dtype=dtype, device=device)
 
 
-def normal(mean, std, size=None, *, generator=None) -> Tensor:
+def normal(mean, std, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
     """Samples of N(mean, std) (tensors broadcast, or floats with ``size``)."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
@@ -262,18 +331,26 @@ def normal(mean, std, size=None, *, generator=None) -> Tensor:
         noise = Tensor._make(_random.normal(shape, ref._data.dtype, ref.device,
                                             generator=generator))
         return noise * std + mean
-    return _finish(_random.normal(_size((size,)), _default(None), None, mean, std, generator),
-                   None, None, False)
+    array = _random.normal(_size((size,)), _default(dtype), _device(device), mean, std,
+                           generator)
+    return _wrap(array, requires_grad)
 
 
 def bernoulli(input, p=None, *, generator=None) -> Tensor:
     probs = input._data if p is None else p
     draw = _random.uniform(input._data.shape, input._data.dtype, input.device, generator=generator)
-    return Tensor._make((draw < probs).astype(input._data.dtype))
+    with backend.device_guard(draw):
+        return Tensor._make((draw < probs).astype(input._data.dtype))
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
-    """Indices drawn with probabilities proportional to the rows of ``input``."""
+    """Indices drawn with probabilities proportional to the rows of ``input``.
+
+    On a GPU the draw stays there: inverse-CDF sampling with replacement, otherwise the
+    ``num_samples`` smallest of ``Exp(1) / weight`` (successive sampling without replacement).
+    """
+    if input.device.type != "cpu":
+        return _device_multinomial(input, int(num_samples), replacement, generator)
     probs = backend.of(input._data).to_numpy(input._data).astype(np.float64)
     rows = probs.reshape(-1, probs.shape[-1])
     gen = _random._gen(generator)
@@ -281,3 +358,31 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, generator
                     for r in rows])
     out = out.reshape(probs.shape[:-1] + (num_samples,)).astype(np.int64)
     return _finish(out, None, input.device, False)
+
+
+def _device_multinomial(input, num_samples: int, replacement: bool, generator) -> Tensor:
+    n = input._data.shape[-1]
+    if not replacement and num_samples > n:
+        raise RuntimeError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples "
+                           f"without replacement ({num_samples} > {n})")
+    weights = input._data.reshape(-1, n)
+    rows = weights.shape[0]
+    u = _random.uniform((rows, num_samples if replacement else n), np.float64, input.device,
+                        generator=generator)
+    with backend.device_guard(weights):
+        xp = backend.xp_of(weights)
+        w = weights.astype(np.float64)
+        if replacement:
+            # one searchsorted for all rows: row r's CDF shifted into (r, r + 1]
+            cdf = xp.cumsum(w, axis=1)
+            cdf /= cdf[:, -1:]
+            shift = xp.arange(rows, dtype=np.float64)[:, None]
+            flat = xp.searchsorted((cdf + shift).ravel(), (u + shift).ravel(), side="right")
+            out = flat.reshape(rows, num_samples) - xp.arange(rows)[:, None] * n
+            out = xp.minimum(out, n - 1)  # a rounding at a row's top end
+        else:
+            keys = -xp.log1p(-u) / xp.where(w > 0, w, 1.0)
+            keys = xp.where(w > 0, keys, xp.inf)
+            out = xp.argsort(keys, axis=1)[:, :num_samples]
+        out = out.astype(np.int64).reshape(input._data.shape[:-1] + (num_samples,))
+    return Tensor._make(out)

@@ -16,10 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import backend
+from . import random as _random
 from .device import device as Device
 
 __all__ = ["is_available", "is_initialized", "device_count", "current_device", "set_device",
-           "device", "synchronize", "manual_seed", "manual_seed_all", "memory_allocated",
+           "device", "synchronize", "manual_seed", "manual_seed_all", "seed", "seed_all",
+           "initial_seed", "get_rng_state", "set_rng_state", "get_rng_state_all",
+           "set_rng_state_all", "memory_allocated",
            "max_memory_allocated", "reset_peak_memory_stats", "memory_reserved",
            "max_memory_reserved", "empty_cache", "get_device_name", "Event"]
 
@@ -113,22 +116,75 @@ def synchronize(device=None) -> None:
     _backend().synchronize(_index(device, "synchronize"))
 
 
+# -- random numbers: each GPU has a default Philox generator (see ember.random) --------------
 def manual_seed(seed: int) -> None:
-    """Seeds the current GPU's generator; silently does nothing without a GPU (as PyTorch).
+    """Seeds the current GPU's default generator; silently does nothing without a GPU.
 
-    ember draws random numbers on the host generator seeded by ``ember.manual_seed`` and
-    moves them to the device, so that call alone already makes GPU runs reproducible.
+    ``ember.manual_seed`` seeds the CPU and every GPU at once.
     """
-    be = _loaded()
-    if be is not None:
-        be.manual_seed(int(seed))
+    if _loaded() is not None:
+        _random.cuda_default_generator().manual_seed(int(seed))
 
 
 def manual_seed_all(seed: int) -> None:
-    """Seeds every GPU's generator; silently does nothing without a GPU."""
-    be = _loaded()
-    if be is not None:
-        be.manual_seed_all(int(seed))
+    """Seeds the default generator of every GPU (also of those not used yet)."""
+    _random.seed_cuda_all(int(seed))
+
+
+def seed() -> None:
+    """Seeds the current GPU's default generator from OS entropy (nothing without a GPU)."""
+    if _loaded() is not None:
+        _random.cuda_default_generator().seed()
+
+
+def seed_all() -> None:
+    """Seeds every GPU's default generator with one seed from OS entropy."""
+    _random.seed_cuda_all(_random.Generator().seed())
+
+
+def initial_seed() -> int:
+    """The seed of the current GPU's default generator."""
+    _backend()
+    return _random.cuda_default_generator().initial_seed()
+
+
+def _generator(device, op: str) -> _random.Generator:
+    _backend().check_index(None)
+    return _random.cuda_default_generator(_index(device, op))
+
+
+def get_rng_state(device="cuda"):
+    """The state of ``device``'s default generator: a 16-byte uint8 CPU tensor (seed, offset).
+
+    Example:
+        >>> state = ember.cuda.get_rng_state()
+        >>> a = ember.rand(3, device="cuda")
+        >>> ember.cuda.set_rng_state(state)   # ember.rand(3, device="cuda") equals a again
+    """
+    return _generator(device, "get_rng_state").get_state()
+
+
+def set_rng_state(new_state, device="cuda") -> None:
+    """Restores ``device``'s default generator from a ``get_rng_state`` result."""
+    _generator(device, "set_rng_state").set_state(new_state)
+
+
+def get_rng_state_all() -> list:
+    """The states of every GPU's default generator, by device index."""
+    return [get_rng_state(i) for i in range(device_count())]
+
+
+def set_rng_state_all(new_states) -> None:
+    """Restores every GPU's default generator from ``get_rng_state_all()``."""
+    for index, state in enumerate(new_states):
+        set_rng_state(state, index)
+
+
+def __getattr__(name: str):
+    # torch.cuda.default_generators: one generator per GPU (made when first asked for)
+    if name == "default_generators":
+        return tuple(_random.cuda_default_generator(i) for i in range(device_count()))
+    raise AttributeError(f"module 'ember.cuda' has no attribute {name!r}")
 
 
 def _memory_stat(device, op: str, name: str) -> int:

@@ -1,7 +1,10 @@
 """Random number generation: ember.Generator, manual_seed and RNG state.
 
-Each Generator wraps a NumPy PCG64 generator. Values are drawn on the host and moved to the
-tensor's device, so a seed gives the same numbers on every device.
+As in PyTorch, every device has its own generator and numbers are drawn where the tensor
+lives. The CPU generator wraps NumPy's PCG64. A cuda generator is a counter-based Philox4x32-10
+stream whose whole state is ``(seed, offset)``: each draw is one kernel on the GPU (see
+``ember.backend.philox``), so sampling never passes through the host, and a seed gives the
+same numbers on every GPU (they differ from the CPU's, as in PyTorch).
 """
 from __future__ import annotations
 
@@ -10,26 +13,47 @@ import json
 import numpy as np
 
 from . import backend, dtypes
+from .device import device as Device
 
 _DEFAULT_SEED = 67280421310721
+_U64 = 0xFFFFFFFFFFFFFFFF
+_CPU = Device("cpu")
 
 
 class Generator:
-    """A seedable source of random numbers, as ``torch.Generator``."""
+    """A seedable source of random numbers for one device, as ``torch.Generator``.
+
+    Args:
+        device: 'cpu' (NumPy PCG64) or a cuda device ('cuda' is the current GPU): a Philox
+            stream computed on that GPU.
+
+    Example:
+        >>> g = ember.Generator().manual_seed(0)
+        >>> ember.rand(2, generator=g)
+        >>> gc = ember.Generator("cuda").manual_seed(0)   # draws on the GPU
+        >>> ember.randn(3, device="cuda", generator=gc)
+    """
 
     def __init__(self, device="cpu"):
-        self.device = device
+        dev = Device(device)
+        if dev.type == "cuda":
+            dev = Device("cuda", backend.cuda().check_index(dev.index))
+        self.device = dev
         self._seed = _DEFAULT_SEED
-        self._np = np.random.Generator(np.random.PCG64(self._seed))
+        self._offset = 0  # cuda: Philox blocks used so far
+        self._np = np.random.Generator(np.random.PCG64(self._seed)) if dev.type == "cpu" else None
 
     def manual_seed(self, seed: int) -> Generator:
         seed = int(seed)
         self._seed = seed
-        self._np = np.random.Generator(np.random.PCG64(seed & 0xFFFFFFFFFFFFFFFF))
+        if self._np is None:
+            self._offset = 0
+        else:
+            self._np = np.random.Generator(np.random.PCG64(seed & _U64))
         return self
 
     def seed(self) -> int:
-        seed = int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF
+        seed = int(np.random.SeedSequence().entropy) & _U64
         self.manual_seed(seed)
         return seed
 
@@ -37,35 +61,102 @@ class Generator:
         return self._seed
 
     def get_state(self):
-        """The state as a uint8 tensor (JSON bytes), savable with ember.save."""
+        """The state as a uint8 CPU tensor, savable with ember.save.
+
+        CPU: the PCG64 state as JSON bytes. cuda: 16 bytes, the seed and the offset as
+        little-endian uint64 (PyTorch's layout for its Philox generator).
+        """
         from .tensor import Tensor
+        if self._np is None:
+            words = np.array([self._seed & _U64, self._offset & _U64], dtype="<u8")
+            return Tensor._make(words.view(np.uint8).copy())
         raw = json.dumps({"seed": self._seed, "state": self._np.bit_generator.state}).encode()
         return Tensor._make(np.frombuffer(raw, np.uint8).copy())
 
     def set_state(self, state) -> Generator:
-        raw = bytes(np.asarray(state._data if hasattr(state, "_data") else state, np.uint8))
+        raw = _state_bytes(state)
+        if self._np is None:
+            if len(raw) != 16:
+                raise RuntimeError(f"set_state: a cuda generator's state is 16 bytes (seed, "
+                                   f"offset), got {len(raw)}; pass a state from get_state() of "
+                                   f"a cuda Generator")
+            seed, offset = (int(w) for w in np.frombuffer(raw, dtype="<u8"))
+            self._seed, self._offset = seed, offset
+            return self
         try:
             decoded = json.loads(raw.decode())
             bit_generator = np.random.PCG64()
             bit_generator.state = decoded["state"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise RuntimeError(f"set_state: not a state from Generator.get_state(): {exc}") from None
+            raise RuntimeError(f"set_state: not a state from Generator.get_state(): "
+                               f"{exc}") from None
         self._seed = decoded["seed"]
         self._np = np.random.Generator(bit_generator)
         return self
 
+    def _philox(self, kind: str, shape: tuple, dtype, index: int):
+        """``shape`` numbers of ``kind`` computed on GPU ``index``; advances the offset."""
+        out = backend.cuda().random_philox(kind, shape, dtype, self._seed & _U64, self._offset,
+                                           index)
+        self._offset += int(np.prod(shape, dtype=np.int64))
+        return out
+
+    def __repr__(self) -> str:
+        return f"<ember.Generator device='{self.device}'>"
+
+
+def _state_bytes(state) -> bytes:
+    data = state._data if hasattr(state, "_data") else state
+    try:
+        data = backend.of(data).to_numpy(data)  # a state tensor moved to a GPU comes back
+    except TypeError:
+        pass  # a list or other array-like
+    return bytes(np.asarray(data, np.uint8))
+
 
 default_generator = Generator()
 
+# The default generator of each GPU, made on first use. Like PyTorch's lazily initialised
+# CUDA generators, one made after ember.manual_seed(s) starts from s.
+_cuda_generators: dict[int, Generator] = {}
+_cuda_seed = [_DEFAULT_SEED]
+
+
+def cuda_default_generator(index: int | None = None) -> Generator:
+    """The default generator of GPU ``index`` (None: the current GPU)."""
+    if index is None:
+        index = backend.cuda().current_device()
+    gen = _cuda_generators.get(index)
+    if gen is None:
+        gen = Generator(Device("cuda", index)).manual_seed(_cuda_seed[0])
+        _cuda_generators[index] = gen
+    return gen
+
 
 def manual_seed(seed: int) -> Generator:
-    """Seeds every random function of ember (all devices)."""
+    """Seeds every random function of ember: the CPU generator and every GPU's.
+
+    Example:
+        >>> ember.manual_seed(0)
+    """
+    seed = int(seed)
     default_generator.manual_seed(seed)
+    seed_cuda_all(seed)
     return default_generator
 
 
+def seed_cuda_all(seed: int) -> None:
+    """Seeds the default generator of every GPU, including those first used later."""
+    _cuda_seed[0] = int(seed)
+    for gen in _cuda_generators.values():
+        gen.manual_seed(seed)
+
+
 def seed() -> int:
-    return default_generator.seed()
+    """Seeds every generator from OS entropy; returns the seed."""
+    value = default_generator.seed()
+    seed_cuda_all(value)
+    return value
 
 
 def initial_seed() -> int:
@@ -81,39 +172,102 @@ def set_rng_state(state) -> None:
 
 
 def _gen(generator) -> np.random.Generator:
-    return (generator or default_generator)._np
+    """The NumPy generator behind a CPU ``generator`` (None: the default one)."""
+    gen = generator or default_generator
+    if gen._np is None:
+        raise RuntimeError(f"Expected a 'cpu' device type for generator but found "
+                           f"'{gen.device.type}'")
+    return gen._np
 
 
-def _place(array, device):
-    return array if device is None or device.type == "cpu" else backend.to_device(array, device)
+def _device_source(generator, device: Device) -> tuple[Generator, int]:
+    """The cuda generator that serves ``device`` and the GPU index to draw on."""
+    index = backend.resolve(device).index
+    if generator is None:
+        return cuda_default_generator(index), index
+    if generator.device.type != "cuda":
+        raise RuntimeError(f"Expected a 'cuda' device type for generator but found "
+                           f"'{generator.device.type}'")
+    return generator, index
+
+
+def _on_cpu(device) -> bool:
+    return device is None or Device(device).type == "cpu"
+
+
+def _float_draw_dtype(np_dtype):
+    # floats other than float32/float64 (and ints, for uniform_ on them) are drawn in float64
+    return np_dtype if np_dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
 def uniform(shape, dtype, device=None, low=0.0, high=1.0, generator=None):
-    """An array of U(low, high) samples of ``dtype`` on ``device``."""
-    np_dtype = dtypes.to_numpy(dtype)
-    draw_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float64
-    out = _gen(generator).random(shape, dtype=draw_dtype)
-    if low != 0.0 or high != 1.0:
-        out = out * (high - low) + low
-    return _place(out.astype(np_dtype, copy=False), device)
+    """An array of U(low, high) samples of ``dtype``, drawn on ``device``."""
+    np_dtype = np.dtype(dtypes.to_numpy(dtype))
+    draw_dtype = _float_draw_dtype(np_dtype)
+    if _on_cpu(device):
+        out = _gen(generator).random(shape, dtype=draw_dtype)
+        if low != 0.0 or high != 1.0:
+            out = out * (high - low) + low
+        return out.astype(np_dtype, copy=False)
+    gen, index = _device_source(generator, Device(device))
+    out = gen._philox("uniform", tuple(shape), draw_dtype, index)
+    with backend.device_guard(out):
+        if low != 0.0 or high != 1.0:
+            out = out * (high - low) + low
+        return out.astype(np_dtype, copy=False)
 
 
 def normal(shape, dtype, device=None, mean=0.0, std=1.0, generator=None):
-    np_dtype = dtypes.to_numpy(dtype)
-    draw_dtype = np_dtype if np_dtype in (np.float32, np.float64) else np.float64
-    out = _gen(generator).standard_normal(shape, dtype=draw_dtype)
-    if std != 1.0 or mean != 0.0:
-        out = out * std + mean
-    return _place(out.astype(np_dtype, copy=False), device)
+    """An array of N(mean, std**2) samples of ``dtype``, drawn on ``device``."""
+    np_dtype = np.dtype(dtypes.to_numpy(dtype))
+    draw_dtype = _float_draw_dtype(np_dtype)
+    if _on_cpu(device):
+        out = _gen(generator).standard_normal(shape, dtype=draw_dtype)
+        if std != 1.0 or mean != 0.0:
+            out = out * std + mean
+        return out.astype(np_dtype, copy=False)
+    gen, index = _device_source(generator, Device(device))
+    out = gen._philox("normal", tuple(shape), draw_dtype, index)
+    with backend.device_guard(out):
+        if std != 1.0 or mean != 0.0:
+            out = out * std + mean
+        return out.astype(np_dtype, copy=False)
 
 
 def integers(low, high, shape, dtype, device=None, generator=None):
-    out = _gen(generator).integers(low, high, shape, dtype=np.int64)
-    return _place(out.astype(dtypes.to_numpy(dtype), copy=False), device)
+    """An array of integers in [low, high) of ``dtype``, drawn on ``device``."""
+    np_dtype = dtypes.to_numpy(dtype)
+    if _on_cpu(device):
+        out = _gen(generator).integers(low, high, shape, dtype=np.int64)
+        return out.astype(np_dtype, copy=False)
+    gen, index = _device_source(generator, Device(device))
+    bits = gen._philox("bits", tuple(shape), np.uint64, index)
+    with backend.device_guard(bits):
+        # uint64 arithmetic wraps, so low + bits % span is right for any int64 range (the
+        # modulo bias is below span / 2**64, as in PyTorch's CUDA randint)
+        out = bits % np.uint64(int(high) - int(low)) + np.uint64(int(low) & _U64)
+        return out.view(np.int64).astype(np_dtype, copy=False)
 
 
 def permutation(n, device=None, generator=None):
-    return _place(_gen(generator).permutation(n).astype(np.int64), device)
+    """A random permutation of 0..n-1 (int64), drawn on ``device``."""
+    if _on_cpu(device):
+        return _gen(generator).permutation(n).astype(np.int64)
+    gen, index = _device_source(generator, Device(device))
+    keys = gen._philox("bits", (int(n),), np.uint64, index)
+    with backend.device_guard(keys):
+        return backend.xp_of(keys).argsort(keys).astype(np.int64, copy=False)
+
+
+def exponential(shape, dtype, device=None, lambd=1.0, generator=None):
+    """An array of Exp(lambd) samples of ``dtype``, drawn on ``device``."""
+    np_dtype = np.dtype(dtypes.to_numpy(dtype))
+    if _on_cpu(device):
+        return _gen(generator).exponential(1.0 / lambd, shape).astype(np_dtype)
+    u = uniform(shape, np.float64, device, generator=generator)
+    with backend.device_guard(u):
+        xp = backend.xp_of(u)
+        return (xp.log1p(-u) * (-1.0 / lambd)).astype(np_dtype, copy=False)
 
 
 # Helpers for Tensor's in-place random methods: arrays of the tensor's shape, dtype and device.
@@ -132,5 +286,4 @@ def integer_array(t, low, high, generator):
 
 
 def exponential_array(t, lambd, generator):
-    out = _gen(generator).exponential(1.0 / lambd, t._data.shape)
-    return _place(out.astype(t._data.dtype), t.device)
+    return exponential(t._data.shape, t._data.dtype, t.device, lambd, generator)

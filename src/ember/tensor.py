@@ -221,11 +221,17 @@ class Tensor:
         return array if dtype is None else array.astype(dtype, copy=False)
 
     def to(self, *args, **kwargs) -> Tensor:
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``; self if unchanged."""
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``; self if unchanged.
+
+        ``non_blocking=True`` uploads from pinned memory without waiting for the copy.
+        """
+        # to(device, dtype, non_blocking, copy): the first positional bool is non_blocking
+        flags = [a for a in args if isinstance(a, bool)]
+        non_blocking = bool(kwargs.pop("non_blocking", flags[0] if flags else False))
         dev, dtype, copy = _parse_to(args, kwargs)
         out = self
         if dev is not None and dev != self.device:
-            out = movement.to_device(out, dev)
+            out = _move(out, dev, non_blocking)
         if dtype is not None and dtype.numpy != out._data.dtype:
             out = elementwise.cast(out, dtype)
         if copy and out is self:
@@ -233,10 +239,30 @@ class Tensor:
         return out
 
     def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
-        dev = Device("cuda", 0) if device is None else Device(device)
-        if dev.type == "cuda" and dev.index is None:
-            dev = Device("cuda", 0)
-        return self.to(dev)
+        """A copy on GPU ``device`` (default: the current GPU), or self if already there."""
+        dev = Device("cuda") if device is None else Device(device)
+        return self.to(dev, non_blocking=non_blocking)
+
+    # -- pinned host memory (section owned with the cuda backend) --------------------------
+    def pin_memory(self, device=None) -> Tensor:
+        """A copy of this CPU tensor in page-locked host memory (self if already pinned).
+
+        Uploads from pinned memory with ``.to('cuda', non_blocking=True)`` run asynchronously.
+        Needs a cuda backend (RuntimeError without one, as in PyTorch).
+        """
+        if type(self._data) is not np.ndarray:
+            raise RuntimeError(f"pin_memory: cannot pin '{self.device}' memory: only dense CPU "
+                               f"tensors can be pinned")
+        if backend.is_pinned(self._data):
+            return self
+        if self._requires_grad and _State.enabled:
+            raise RuntimeError("pin_memory: ember cannot pin a tensor that requires grad while "
+                               "recording; pin t.detach() instead")
+        return Tensor._make(backend.pin_memory(self._data))
+
+    def is_pinned(self, device=None) -> bool:
+        """Whether this tensor lives in page-locked host memory."""
+        return backend.is_pinned(self._data)
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
@@ -580,7 +606,6 @@ def _parse_to(args, kwargs):
     dev = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     copy = kwargs.pop("copy", False)
-    kwargs.pop("non_blocking", None)
     kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
@@ -596,10 +621,16 @@ def _parse_to(args, kwargs):
         else:
             dtype = a
     if dev is not None:
-        dev = Device(dev)
-        if dev.type == "cuda" and dev.index is None:
-            dev = Device("cuda", 0)
+        dev = backend.resolve(Device(dev))  # plain 'cuda': the current GPU, as in torch
     return dev, None if dtype is None else dtypes.as_dtype(dtype), copy
+
+
+def _move(t: Tensor, dev: Device, non_blocking: bool) -> Tensor:
+    """``t`` copied to ``dev``; asynchronously (from pinned memory) when asked and no graph is
+    recorded (the ToDevice primitive itself always blocks)."""
+    if non_blocking and not (t._requires_grad and _State.enabled):
+        return Tensor._make(backend.to_device(t._data, dev, non_blocking=True))
+    return movement.to_device(t, dev)
 
 
 from .autograd import engine as _engine, function as _function  # noqa: E402

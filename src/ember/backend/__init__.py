@@ -54,6 +54,13 @@ def cuda():
     return _cuda
 
 
+def resolve(dev: Device) -> Device:
+    """``dev`` with its GPU index filled in: plain 'cuda' means the current GPU, as in torch."""
+    if dev.type == "cuda" and dev.index is None:
+        return Device("cuda", cuda().current_device())
+    return dev
+
+
 def cuda_available() -> bool:
     try:
         return cuda().device_count() > 0
@@ -86,6 +93,11 @@ def pin_memory(array):
         raise RuntimeError(f"pin_memory: only host (cpu) arrays can be pinned, got "
                            f"{type(array).__name__}")
     return cuda().pin_memory(array)
+
+
+def empty_pinned(shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised host array in page-locked memory (RuntimeError without cuda)."""
+    return cuda().empty_pinned(shape, dtype)
 
 
 def is_pinned(array) -> bool:

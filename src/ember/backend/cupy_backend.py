@@ -182,6 +182,11 @@ class CupyBackend:
         self.cupyx.scatter_add(wide, index, self.xp.asarray(values, dtype=np.float64))
         target[...] = wide.astype(target.dtype)
 
+    def erf(self, array):
+        """The error function, elementwise (NumPy has none; CuPy's lives in cupyx)."""
+        from cupyx.scipy.special import erf
+        return erf(array)
+
     # -- random -------------------------------------------------------------------------------
     def random_philox(self, kind: str, shape: tuple, dtype, seed: int, offset: int,
                       index: int | None = None):

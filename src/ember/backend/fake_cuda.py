@@ -14,12 +14,17 @@ catch a bug that a real GPU would hit:
 - creation through ``xp`` and ``.copy()`` land on the *current* device, and kernels refuse
   operands that are not on the current device (``ValueError``), as CuPy without peer access.
 
+- inside ``forbid_host_sync()``, reading a value on the host (``item()``, ``tolist()``,
+  ``bool()``, ``float()``, ``int()``, ...) or uploading host data through ``xp.asarray``,
+  either of which makes CuPy wait for the GPU, raises.
+
 What it cannot catch: ``np.asarray(device_array)`` silently gives a host array here (NumPy
 offers subclasses no hook for that), where CuPy raises ``TypeError``.
 """
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 import weakref
@@ -29,6 +34,7 @@ from numpy.lib.stride_tricks import as_strided as _np_as_strided
 from numpy.lib.stride_tricks import sliding_window_view as _np_window_view
 
 from ..device import device as Device
+from . import philox
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -42,6 +48,24 @@ _generation = [0]                # bumped when a new fake backend resets the cou
 
 def current_index() -> int:
     return getattr(_local, "index", 0)
+
+
+@contextlib.contextmanager
+def forbid_host_sync():
+    """Inside the block, reading a fake cuda array's values on the host raises RuntimeError:
+    on a GPU each such read waits for every queued kernel (a hidden synchronisation)."""
+    previous = getattr(_local, "forbid_sync", False)
+    _local.forbid_sync = True
+    try:
+        yield
+    finally:
+        _local.forbid_sync = previous
+
+
+def _host_read(what: str) -> None:
+    if getattr(_local, "forbid_sync", False):
+        raise RuntimeError(f"{what}: with CuPy this waits for the GPU (a host synchronisation "
+                           f"inside forbid_host_sync())")
 
 
 def _set_current(index: int) -> None:
@@ -203,6 +227,31 @@ class FakeCudaArray(np.ndarray):
     def __repr__(self) -> str:
         return f"{np.array_repr(self.view(np.ndarray))[:-1]}, device='cuda:{self._ember_index}')"
 
+    # reading values on the host: a synchronisation with CuPy
+    def item(self, *args):
+        _host_read("item() of a fake cuda array")
+        return super().item(*args)
+
+    def tolist(self):
+        _host_read("tolist() of a fake cuda array")
+        return super().tolist()
+
+    def __bool__(self) -> bool:
+        _host_read("bool() of a fake cuda array")
+        return super().__bool__()
+
+    def __float__(self) -> float:
+        _host_read("float() of a fake cuda array")
+        return super().__float__()
+
+    def __int__(self) -> int:
+        _host_read("int() of a fake cuda array")
+        return super().__int__()
+
+    def __index__(self) -> int:
+        _host_read("operator.index() of a fake cuda array")
+        return super().__index__()
+
 
 class _FakeDevice:
     __slots__ = ("id",)
@@ -243,11 +292,18 @@ _CREATION = ("array", "asarray", "asanyarray", "ascontiguousarray", "zeros", "on
              "ones_like", "empty_like", "full_like", "fromiter", "frombuffer")
 
 
+# creation functions that copy host data (an upload: with CuPy it waits for the copy)
+_FROM_HOST = frozenset({"array", "asarray", "asanyarray", "ascontiguousarray", "fromiter",
+                        "frombuffer"})
+
+
 def _creation(func):
     def create(*args, **kwargs):
         if func.__name__ in ("asarray", "asanyarray") and isinstance(args[0], FakeCudaArray) \
                 and len(args) == 1 and not kwargs:
             return args[0]
+        if func.__name__ in _FROM_HOST and args and not isinstance(args[0], FakeCudaArray):
+            _host_read(f"xp.{func.__name__}() of host data (an upload)")
         result = func(*_plain(args), **_plain(kwargs))
         if isinstance(result, np.ndarray) and result.base is not None:
             result = result.copy()  # asarray of host data aliases it; a device copy does not
@@ -330,7 +386,6 @@ class FakeCudaBackend:
         _set_current(0)
         _reset_memory()
         self.xp = FakeXP()
-        self._generators: dict[int, np.random.Generator] = {}
 
     # -- devices ------------------------------------------------------------------------------
     def device_count(self) -> int:
@@ -405,19 +460,20 @@ class FakeCudaBackend:
         _device_of("scatter_add", found, strict=True)
         np.add.at(target.view(np.ndarray), _plain(index), _plain(values))
 
+    @staticmethod
+    def erf(array) -> FakeCudaArray:
+        """The error function, elementwise (``CupyBackend.erf``), computed on the host."""
+        _device_of("erf", [array], strict=True)
+        host = array.view(np.ndarray)
+        values = np.vectorize(math.erf, otypes=[np.float64])(host) if host.size else host
+        return _wrap(np.asarray(values).astype(array.dtype), array._ember_index)
+
     # -- random -------------------------------------------------------------------------------
-    def get_generator(self, index: int | None = None) -> np.random.Generator:
-        index = self.check_index(index)
-        if index not in self._generators:
-            self._generators[index] = np.random.Generator(np.random.PCG64())
-        return self._generators[index]
-
-    def manual_seed(self, seed: int, index: int | None = None) -> None:
-        self._generators[self.check_index(index)] = np.random.Generator(np.random.PCG64(seed))
-
-    def manual_seed_all(self, seed: int) -> None:
-        for index in range(_count):
-            self.manual_seed(seed, index)
+    def random_philox(self, kind: str, shape: tuple, dtype, seed: int, offset: int,
+                      index: int | None = None) -> FakeCudaArray:
+        """Philox draws of ``kind`` on fake device ``index``: the NumPy reference of the CUDA
+        kernel, so the fake gives the numbers a real GPU gives."""
+        return _wrap(philox.draw(kind, tuple(shape), dtype, seed, offset), self.check_index(index))
 
     # -- memory -------------------------------------------------------------------------------
     def memory_allocated(self, index: int | None = None) -> int:
@@ -440,10 +496,16 @@ class FakeCudaBackend:
                 _reserved[index] = live
             _pinned.clear()
 
+    def empty_pinned(self, shape: tuple, dtype) -> np.ndarray:
+        """An uninitialised host array in (fake) page-locked memory: a plain np.ndarray."""
+        out = np.empty(tuple(shape), np.dtype(dtype))
+        _pinned[id(out)] = weakref.ref(out)
+        return out
+
     def pin_memory(self, array: np.ndarray) -> np.ndarray:
         """A copy of host ``array`` in (fake) page-locked memory: a plain np.ndarray."""
-        out = np.array(array, copy=True, order="C")
-        _pinned[id(out)] = weakref.ref(out)
+        out = self.empty_pinned(array.shape, array.dtype)
+        out[...] = array
         return out
 
     def is_pinned(self, array) -> bool:

@@ -1,4 +1,4 @@
-"""The CPU backend: NumPy arrays, strided views, scatter-add and a seeded generator."""
+"""The CPU backend: NumPy arrays, strided views and scatter-add (its RNG is ember.random's)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,9 +12,6 @@ class NumpyBackend:
     array_type = np.ndarray
     name = "cpu"
 
-    def __init__(self):
-        self.generator = np.random.Generator(np.random.PCG64())
-
     def device_of(self, array):
         return CPU
 
@@ -23,12 +20,6 @@ class NumpyBackend:
 
     def from_numpy(self, array, index=None) -> np.ndarray:
         return np.asarray(array)
-
-    def get_generator(self, index=None) -> np.random.Generator:
-        return self.generator
-
-    def manual_seed(self, seed: int) -> None:
-        self.generator = np.random.Generator(np.random.PCG64(seed))
 
     @staticmethod
     def as_strided(array, shape, strides):

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import backend
 from ..tensor import Tensor
+from . import _fused
 from .optimizer import (Optimizer, ParamsT, _bump_step, _check_fused, _check_non_negative,
                         _effective_grad, _new_step, _scalar, _zeros_like)
 
@@ -87,6 +88,9 @@ class Adam(Optimizer):
         decoupled = group["decoupled_weight_decay"]
         state = self._init_state(p, group["amsgrad"])
         step = _bump_step(state)
+        if _fused.applies(p):  # a CuPy parameter: the same update as one GPU kernel
+            _fused.adam_step(p, state, group, step)
+            return
         if decoupled and wd != 0:
             p._data *= 1 - lr * wd
         g = _effective_grad(p, group["maximize"], 0 if decoupled else wd)

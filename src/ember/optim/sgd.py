@@ -5,6 +5,7 @@ from typing import Any
 
 from .. import backend
 from ..tensor import Tensor
+from . import _fused
 from .optimizer import (Optimizer, ParamsT, _check_fused, _check_non_negative,
                         _add_scaled, _effective_grad, _scalar)
 
@@ -63,6 +64,9 @@ class SGD(Optimizer):
         return self._step_each(closure)
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
+        if _fused.applies(p):  # a CuPy parameter: the same update as one GPU kernel
+            _fused.sgd_step(p, self.state[p], group)
+            return
         momentum, dampening = group["momentum"], group["dampening"]
         g = _effective_grad(p, group["maximize"], group["weight_decay"])
         owned = g is not p.grad._data  # a fresh array we may overwrite
