@@ -223,8 +223,9 @@ def _cupy_with_gpu():
 
 # -- measuring ----------------------------------------------------------------------------
 
-def _times(fn: Callable[[], object], sync: Callable[[], None], repeats: int) -> list[float]:
-    time.sleep(SETTLE)
+def _times(fn: Callable[[], object], sync: Callable[[], None], repeats: int,
+           settle: float) -> list[float]:
+    time.sleep(settle)
     fn()  # warm-up: allocator, BLAS threads, JIT compilation
     sync()
     times = []
@@ -237,7 +238,7 @@ def _times(fn: Callable[[], object], sync: Callable[[], None], repeats: int) -> 
 
 
 def measure(backend: Backend, a: np.ndarray, b: np.ndarray, expected: np.ndarray,
-            repeats: int) -> dict:
+            repeats: int, settle: float = SETTLE) -> dict:
     """Median ms for copies in, the multiply and the copy out; GFLOP/s; the error."""
     n = a.shape[0]
     holder = {}
@@ -251,10 +252,10 @@ def measure(backend: Backend, a: np.ndarray, b: np.ndarray, expected: np.ndarray
     def copy_out():
         holder["host"] = backend.to_host(holder["c"])
 
-    h2d = statistics.median(_times(copy_in, backend.sync, repeats))
-    computes = _times(multiply, backend.sync, repeats)
+    h2d = statistics.median(_times(copy_in, backend.sync, repeats, settle))
+    computes = _times(multiply, backend.sync, repeats, settle)
     compute = statistics.median(computes)
-    d2h = statistics.median(_times(copy_out, backend.sync, repeats))
+    d2h = statistics.median(_times(copy_out, backend.sync, repeats, settle))
     err = float(np.abs(holder["host"] - expected).max() / (np.abs(expected).max() or 1.0))
     return {"backend": backend.name, "n": n, "ms": compute * 1e3,
             "gflops": 2 * n**3 / compute / 1e9, "best_gflops": 2 * n**3 / min(computes) / 1e9,
@@ -264,7 +265,7 @@ def measure(backend: Backend, a: np.ndarray, b: np.ndarray, expected: np.ndarray
 
 
 def run(sizes: list[int], repeats: int = 5, njit_max: int = 4096,
-        only: list[str] | None = None) -> dict:
+        only: list[str] | None = None, settle: float = SETTLE) -> dict:
     """Measures every available backend at every size; returns rows, notes and the machine."""
     backends, notes = discover(njit_max)
     if only:
@@ -280,7 +281,7 @@ def run(sizes: list[int], repeats: int = 5, njit_max: int = 4096,
                 notes.append(f"{backend.name}: N={n} skipped (above --njit-max "
                              f"{backend.max_n})")
                 continue
-            rows.append(measure(backend, a, b, expected, repeats))
+            rows.append(measure(backend, a, b, expected, repeats, settle))
             print(f"N={n} {backend.name}: {rows[-1]['gflops']:.1f} GFLOP/s",
                   file=sys.stderr, flush=True)
     return {"rows": rows, "notes": notes, "machine": _machine()}

@@ -67,11 +67,14 @@ class Config:
     # next framework's cores for whole scheduler slices.
     settle: float = 0.3
     memory_steps: int = 3
+    memory_rounds: int | None = None  # None: as many as ``rounds``
     sizes: Sizes = dataclasses.field(default_factory=Sizes)
 
     @classmethod
     def quick(cls, rounds: int | None = None) -> Config:
-        return cls(rounds=rounds or 3, min_time=0.3, min_steps=2, warmup=1, overhead_time=0.1)
+        # memory is not timed, so one fresh process per framework is enough for a quick look
+        return cls(rounds=rounds or 3, min_time=0.3, min_steps=2, warmup=1, overhead_time=0.1,
+                   memory_rounds=1)
 
     @classmethod
     def tiny(cls) -> Config:
@@ -349,7 +352,8 @@ def row_memory(fws: list[Framework], cfg: Config) -> list[dict]:
             setups[fw.name] = None
             continue
         setups[fw.name] = lambda fw=fw: _memory_in_subprocess(fw, cfg)
-    results = _alternate(setups, cfg, "memory")
+    rounds = cfg.memory_rounds or cfg.rounds
+    results = _alternate(setups, dataclasses.replace(cfg, rounds=rounds, settle=0.0), "memory")
     gpu = any(fw.device.startswith("cuda") for fw in fws)
     title = (f"CNN train step peak {'GPU memory' if gpu else 'RSS'} "
              f"({cfg.memory_steps} steps, fresh process)")

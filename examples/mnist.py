@@ -72,8 +72,9 @@ def make_loaders(args):
     test_tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
     train = dataset(args.data_dir, train=True, transform=train_tf)
     test = dataset(args.data_dir, train=False, transform=test_tf)
-    return (DataLoader(train, batch_size=args.batch_size, shuffle=True),
-            DataLoader(test, batch_size=500), test)
+    pin = args.device.startswith("cuda")
+    return (DataLoader(train, batch_size=args.batch_size, shuffle=True, pin_memory=pin),
+            DataLoader(test, batch_size=500, pin_memory=pin), test)
 
 
 def progress(loader, epoch, enabled):
@@ -88,21 +89,21 @@ def progress(loader, epoch, enabled):
 
 def train_epoch(model, loader, optimizer, scheduler, device, epoch, show_progress):
     model.train()
-    total_loss, seen, start = 0.0, 0, time.perf_counter()
+    total_loss, seen, start = torch.zeros((), device=device), 0, time.perf_counter()
     bar = progress(loader, epoch, show_progress)
-    for images, labels in bar:
-        images, labels = images.to(device), labels.to(device)
+    for step, (images, labels) in enumerate(bar):
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         optimizer.zero_grad()
         loss = F.cross_entropy(model(images), labels)
         loss.backward()
         optimizer.step()
         scheduler.step()
-        total_loss += loss.item() * len(labels)
+        total_loss += loss.detach() * len(labels)  # stays on the device: no sync per step
         seen += len(labels)
-        if bar is not loader:
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}",
+        if bar is not loader and step % 10 == 9:
+            bar.set_postfix(loss=f"{total_loss.item() / seen:.4f}",
                             img_s=f"{seen / (time.perf_counter() - start):.0f}")
-    return total_loss / seen
+    return total_loss.item() / seen
 
 
 @torch.no_grad()
