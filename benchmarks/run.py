@@ -9,8 +9,9 @@ gradient recording and for forward+backward through a chain of 100 adds; (5) inf
 CNN under no_grad, images/s; (6) memory: peak RSS growth of 3 CNN training steps, each
 framework in a fresh process.
 
-Frameworks run in alternating rounds (ember, torch, numpy, ember, ...), each round after one
-untimed warm-up step. A round's value is the mean over its timed steps (so garbage-collection
+Frameworks run in alternating rounds (ember, torch, numpy, ember, ...), each round after a
+0.3 s pause (for the previous framework's spinning worker threads to park) and one untimed
+warm-up step. A round's value is the mean over its timed steps (so garbage-collection
 pauses count); the table shows the median over rounds, the min-max over rounds, and the
 ratio ember / PyTorch of the medians as a cost (for images/s it is torch's rate over
 ember's); "best rounds" is the same ratio of each framework's best round, the steadier
@@ -216,8 +217,12 @@ def _guarded(build: Callable[[], Callable[[], float] | None]):
 
 # -- rows ---------------------------------------------------------------------------------
 
-def _setup_train(fw: Framework, model_name: str, cfg: Config, reference) -> Callable[[], None]:
-    """A training step of ``model_name`` in ``fw`` with ``reference``'s weights; warmed up."""
+def _setup_train(fw: Framework, model_name: str, cfg: Config,
+                 reference) -> Callable[[], None] | None:
+    """A warmed-up training step of ``model_name`` in ``fw`` from ``reference``'s weights.
+
+    None where ``fw`` is the floor and the model has no hand-written version (n/a).
+    """
     sizes = cfg.sizes
     x_np, y_np = _models.make_data(_models.input_shape(model_name, sizes), sizes.classes)
     if fw.lib is np or fw.name == "cupy":
@@ -230,7 +235,7 @@ def _setup_train(fw: Framework, model_name: str, cfg: Config, reference) -> Call
         lib = fw.lib
         lib.manual_seed(0)
         model = _models.MODELS[model_name](lib, sizes).to(fw.device)
-        if reference is not None and reference is not model:
+        if reference is not None:
             _models.copy_weights(reference, lib, model)
         opt = _models.optimizer(lib, model_name, model.parameters())
         x, y = _models.to_lib(lib, x_np, fw.device), _models.to_lib(lib, y_np, fw.device)
