@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _checks, backend, dtypes
 from ..autograd.function import Function
+from ..autograd.grad_mode import _State
 from ..tensor import Tensor
 
 _make = Tensor._make
@@ -39,9 +40,10 @@ def _operands(op: str, a, b):
     elif tx not in _SCALARS and ty not in _SCALARS:
         _checks.same_device(op, x, y)
     dt = dtypes.result_type(x, y)
-    if tx not in _SCALARS and x.dtype != dt:
+    # NumPy promotes a bool array to the other array's dtype by itself: no cast pass needed
+    if tx not in _SCALARS and x.dtype != dt and (x.dtype.kind != "b" or ty in _SCALARS):
         x = x.astype(dt)
-    if ty not in _SCALARS and y.dtype != dt:
+    if ty not in _SCALARS and y.dtype != dt and (y.dtype.kind != "b" or tx in _SCALARS):
         y = y.astype(dt)
     return x, y
 
@@ -356,7 +358,10 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * (ctx.saved_output > 0)
+        y = ctx.saved_output
+        if _State.enabled:  # create_graph
+            return grad * (y > 0)
+        return grad._data * (y._data > 0)
 
 
 class Erf(Function):

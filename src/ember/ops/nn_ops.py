@@ -204,12 +204,16 @@ class BatchNorm(Function):
         else:
             mean = running_mean._data.astype(x.dtype, copy=False)
             var = running_var._data.astype(x.dtype, copy=False)
-            xc = x - mean.reshape(shape)
         invstd = 1 / xp.sqrt(var + eps)
         scale = invstd if weight is None else invstd * weight._data
-        xc *= scale.reshape(shape)
-        if bias is not None:
-            xc += bias._data.reshape(shape)
+        if training:
+            xc *= scale.reshape(shape)
+            if bias is not None:
+                xc += bias._data.reshape(shape)
+        else:  # one affine map x * scale + shift: two passes over x instead of three
+            shift = -mean * scale if bias is None else bias._data - mean * scale
+            xc = x * scale.reshape(shape)
+            xc += shift.reshape(shape)
         ctx.save_for_backward(input, weight)
         ctx.mean, ctx.invstd, ctx.training, ctx.n = mean, invstd, training, n
         return xc
