@@ -48,7 +48,6 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
                      seed, set_rng_state)
 from .tensor import Size, Tensor
 
-FloatTensor = LongTensor = Tensor  # isinstance checks in user code
 
 _LAZY = ("nn", "optim", "utils", "vision", "cuda", "testing")
 
