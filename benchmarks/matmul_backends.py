@@ -63,14 +63,16 @@ class NumpyBackend(Backend):
         return a @ b
 
 
-class TorchBackend(Backend):
-    def __init__(self, torch, device: str):
-        self.torch, self.device = torch, device
+class FrameworkBackend(Backend):
+    """ember or PyTorch: the same tensor API, so one class serves both."""
+
+    def __init__(self, lib, device: str):
+        self.lib, self.device = lib, device
         self.on_gpu = device == "cuda"
-        self.name = f"torch {device}"
+        self.name = f"{lib.__name__} {device}"
 
     def to_device(self, a):
-        return self.torch.from_numpy(a).to(self.device)
+        return self.lib.from_numpy(a).to(self.device)
 
     def matmul(self, a, b):
         return a @ b
@@ -80,27 +82,7 @@ class TorchBackend(Backend):
 
     def sync(self):
         if self.on_gpu:
-            self.torch.cuda.synchronize()
-
-
-class EmberBackend(Backend):
-    def __init__(self, ember, device: str):
-        self.ember, self.device = ember, device
-        self.on_gpu = device == "cuda"
-        self.name = f"ember {device}"
-
-    def to_device(self, a):
-        return self.ember.from_numpy(a).to(self.device)
-
-    def matmul(self, a, b):
-        return a @ b
-
-    def to_host(self, c):
-        return c.cpu().numpy()
-
-    def sync(self):
-        if self.on_gpu:
-            self.ember.cuda.synchronize()
+            self.lib.cuda.synchronize()
 
 
 class CupyBackend(Backend):
@@ -191,9 +173,9 @@ def discover(njit_max: int) -> tuple[list[Backend], list[str]]:
     else:
         notes.append(f"cupy: {gpu_note}, skipped")
     import ember
-    backends.append(EmberBackend(ember, "cpu"))
+    backends.append(FrameworkBackend(ember, "cpu"))
     if ember.cuda.is_available():
-        backends.append(EmberBackend(ember, "cuda"))
+        backends.append(FrameworkBackend(ember, "cuda"))
     else:
         notes.append("ember cuda: no GPU (or no CuPy), skipped")
     try:
@@ -201,9 +183,9 @@ def discover(njit_max: int) -> tuple[list[Backend], list[str]]:
     except ImportError:
         notes.append("torch: not installed, skipped")
     else:
-        backends.append(TorchBackend(torch, "cpu"))
+        backends.append(FrameworkBackend(torch, "cpu"))
         if torch.cuda.is_available():
-            backends.append(TorchBackend(torch, "cuda"))
+            backends.append(FrameworkBackend(torch, "cuda"))
         else:
             notes.append("torch cuda: no GPU (or a CPU-only build), skipped")
     return backends, notes
