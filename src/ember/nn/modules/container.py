@@ -56,14 +56,7 @@ class Sequential(Module):
                 delattr(self, key)
         else:
             delattr(self, keys[_index(idx, len(self), "Sequential")])
-        # renumber so that indices stay contiguous, as PyTorch does
-        self._renumber()
-
-    def _renumber(self) -> None:
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(items):
-            self._modules[str(i)] = module
+        _renumber(self)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -156,10 +149,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, str(_index(idx, len(self), "ModuleList")))
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(items):
-            self._modules[str(i)] = module
+        _renumber(self)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -399,3 +389,11 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
                "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
                "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
                "bool": "BoolTensor"}
+
+
+def _renumber(container: Module) -> None:
+    """Keys 0..n-1 again after a deletion, as PyTorch does."""
+    items = list(container._modules.values())
+    container._modules.clear()
+    for i, module in enumerate(items):
+        container._modules[str(i)] = module
