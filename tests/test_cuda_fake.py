@@ -1048,10 +1048,7 @@ def _training_models():
 
 
 # Host reads the core still does inside a step (reported; drop an entry once fixed).
-KNOWN_SYNCS = {
-    "cnn": "core: max_pool2d forward tests `if xp.isnan(out).any()` (ops/conv.py, _max_windows)",
-    "mlp_clip": "core: clip_grad_norm_ reads the norm with float() (nn/utils.py)",
-}
+KNOWN_SYNCS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("opt_name", ["SGD", "Adam", "AdamW"])

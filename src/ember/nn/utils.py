@@ -59,11 +59,13 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, forea
     grads = _grads(parameters)
     if not grads:
         return
-    coef = float(max_norm) / (total_norm._data + 1e-6)
-    coef = min(float(coef), 1.0) if not math.isnan(float(coef)) else coef
+    total = total_norm._data
+    xp = backend.xp_of(total)
+    # a 0-d array on the gradients' device: reading it on the host would sync a GPU
+    coef = xp.minimum(total.dtype.type(max_norm) / (total + total.dtype.type(1e-6)), 1)
     with no_grad():
         for g in grads:
-            g._data *= g._data.dtype.type(coef)
+            g._data *= coef.astype(g._data.dtype, copy=False)
             g._vbox[0] += 1
 
 
