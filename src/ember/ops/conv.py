@@ -29,7 +29,7 @@ _make = Tensor._make
 
 
 # -- threads for the memory-bound loops (CPU only) ------------------------------------------
-_MIN_PARALLEL = 1 << 20  # elements; below this a thread hand-off costs more than it saves
+_MIN_PARALLEL = 1 << 22  # elements; below this a thread hand-off costs more than it saves
 _pool = None
 _pool_pid = None
 
