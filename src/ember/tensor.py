@@ -24,9 +24,7 @@ class Tensor:
     def __init__(self, *args, requires_grad: bool = False):
         # torch.Tensor(data) or torch.Tensor(*sizes): a float tensor, as in PyTorch.
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-            data = np.asarray(args[0])
-            if data.dtype.kind in "iub" or data.dtype.kind == "f":
-                data = data.astype(dtypes.get_default_dtype().numpy, copy=data.dtype.kind != "f")
+            data = np.asarray(args[0], dtypes.get_default_dtype().numpy)
         else:
             data = np.empty(tuple(int(a) for a in args), dtypes.get_default_dtype().numpy)
         self._data = data
