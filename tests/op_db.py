@@ -277,6 +277,7 @@ _BINARY = [
     ("minimum", {"ties": True}, ("float32", "int64"), True),
     ("remainder", {"low2": 0.5, "high2": 3.0, "scalars": (2, 1.5)}, ("float32", "int64"), True),
     ("floor_divide", {"away2": 0.6, "scalars": (2,)}, ("float32", "int64"), False),
+    ("fmod", {"away2": 0.5, "scalars": (2, 1.5)}, ("float32", "int64"), True),
 ]
 for _name, _kw, _dtypes, _grad in _BINARY:
     register(OpInfo(_name, method(_name), samples=binary_samples(**_kw), dtypes=_dtypes,
@@ -286,7 +287,15 @@ register(
         S(m(3, 4), 2), S(m(3, 4), 3.0), S(m(3, 4, low=0.5, high=2), -1.5), S(m(3, 4), 0),
         S(m(3, 4, low=0.5, high=2), 0.5)], dtypes=("float32", "int64")),
     OpInfo("pow_zero_base", method("pow"), samples=lambda m: [
-        S(f64([0.0, 1.0, 2.0]), f64([2.0, 3.0, 0.5]), gradcheck=False)]),
+        S(f64([0.0, 1.0, 2.0]), f64([2.0, 3.0, 0.5]), gradcheck=False),
+        S(f64([0.0, 0.0, 2.0]), f64([0.0, 2.0, 0.0]), name="zero exponent", gradcheck=False)]),
+    OpInfo("atan2", fn("atan2")[0], fn("atan2")[1], samples=binary_samples(away2=0.5),
+           dtypes=("float32", "int64")),
+    OpInfo("nan_to_num", fn("nan_to_num")[0], fn("nan_to_num")[1],
+           dtypes=("float32", "int64"), samples=lambda m: unary_samples()(m) + ([
+               S(f64([np.nan, INF, -INF, 1.5]), name="non-finite", gradcheck=False),
+               S(f64([np.nan, INF, -INF]), nan=1.0, posinf=2.0, neginf=-2.0,
+                 name="replacements", gradcheck=False)] if m.dtype == "float32" else [])),
     OpInfo("add_alpha", lambda x, y: x.add(y, alpha=2), samples=binary_samples()),
     OpInfo("sub_alpha", lambda x, y: x.sub(y, alpha=0.5), samples=binary_samples()),
     OpInfo("lerp", method("lerp"), samples=lambda m: [
@@ -469,8 +478,10 @@ register(
         S(f64([[1.0, 1.0, 3.0], [2.0, 2.0, 0.0]]), name="ties", gradcheck=False)]),
     OpInfo("argmax", method("argmax"), grad=False, dtypes=("float32", "int64"),
            samples=lambda m: [S(m(3, 4)), S(m(3, 4), 1), S(m(3, 4), dim=0, keepdim=True),
-                              S(m(2, 3, 4), -1, noncontig=True), S(m(()), name="0-d")],
-           errors=_dim_error()),
+                              S(m(2, 3, 4), -1, noncontig=True), S(m(()), name="0-d"),
+                              S(m(3, 0), 0, name="empty, non-empty dim")],
+           errors=lambda: _dim_error()() + [
+               E(f64(np.ones((3, 0))), 1, exc=IndexError, match="non-zero size")]),
     OpInfo("argmin", method("argmin"), grad=False, dtypes=("float32", "int64"),
            samples=lambda m: [S(m(3, 4)), S(m(3, 4), 1, keepdim=True),
                               S(m(2, 3, 4), 0, noncontig=True)]),
@@ -492,7 +503,8 @@ register(
         S(m(3, 4), 1), S(m(3, 4), (0, 1)), S(m(3, 4), -1, keepdim=True),
         S(m(2, 3, 4), 0, noncontig=True), S(m(()), 0, name="0-d"),
         S(f64([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]]), 1, name="large", gradcheck=False),
-        S(f64([[-INF, -INF], [0.0, -INF]]), 1, name="-inf", gradcheck=False)],
+        S(f64([[-INF, -INF], [0.0, -INF]]), 1, name="-inf", gradcheck=False),
+        S(m(3, 0), -1, name="empty dim"), S(m(0, 3), 1, keepdim=True, name="empty batch")],
         errors=_dim_error()),
     OpInfo("all", method("all"), grad=False, dtypes=("bool", "float32", "int64"),
            samples=reduce_samples(dims=(None, 1, -1))),
@@ -502,6 +514,15 @@ register(
         S(m(3, 4), 0), S(m(3, 4), -1), S(m(2, 3, 4), 1, noncontig=True),
         S(m(()), 0, name="0-d"), S(m(0, 3), 1, name="empty")],
         errors=lambda: [E(f64(np.ones((2, 3))), 5, exc=IndexError, match="cumsum.*out of range")]),
+    OpInfo("cumprod", method("cumprod"), dtypes=("float32", "int32", "bool"), double_grad=False,
+           samples=lambda m: [
+        S(m(3, 4), 0), S(m(3, 4), -1), S(m(2, 3, 4), 1, noncontig=True),
+        S(m(()), 0, name="0-d"), S(m(0, 3), 1, name="empty"),
+        S(f64([[2.0, 0.0, 3.0, 0.5], [0.0, 0.0, 1.5, 2.0]]), 1, name="zeros")],
+        errors=lambda: [E(f64(np.ones((2, 3))), 5, exc=IndexError, match="cumprod.*out of range")]),
+    OpInfo("cumprod_dtype", lambda x, d: x.cumprod(d, dtype=x.double().dtype),
+           dtypes=("float32", "int32"), double_grad=False,
+           samples=lambda m: [S(m(3, 4), 1), S(m(()), 0)]),
 )
 
 # shape and movement
@@ -561,8 +582,14 @@ register(
         S(m(2, 3), (2,)), S(m(2, 3), (2, 1, 2)), S(m(3, 2), (3, 2), noncontig=True)]),
     OpInfo("flip", method("flip"), dtypes=("float32", "int64"), samples=lambda m: [
         S(m(3, 4), 0), S(m(3, 4), (0, 1)), S(m(2, 3, 4), [-1]), S(m(()), (), name="0-d"),
+        S(m(()), -1, name="0-d dim -1"),
         S(m(4, 3), 1, noncontig=True)],
         errors=lambda: [E(f64(np.ones((3, 4))), 2, exc=IndexError, match="flip")]),
+    OpInfo("diagonal", method("diagonal"), dtypes=("float32", "int64"), samples=lambda m: [
+        S(m(3, 4)), S(m(3, 4), 1), S(m(3, 4), -2), S(m(3, 4), 9, name="offset past the end"),
+        S(m(2, 3, 4), 0, 2, 1), S(m(2, 3, 4), -1, -1, 0, noncontig=True)],
+        errors=lambda: [E(f64(np.ones((3, 4))), 0, 1, 1, match="diagonal.*identical"),
+                        E(f64(np.ones((3, 4))), 0, 0, 2, exc=IndexError, match="diagonal")]),
     OpInfo("roll", method("roll"), samples=lambda m: [
         S(m(3, 4), 1, 1), S(m(3, 4), -2, 0), S(m(3, 4), 5), S(m(3, 4), (1, 2), (0, 1)),
         S(m(4, 3), 2, 0, noncontig=True)]),
@@ -624,7 +651,10 @@ register(
         S(m(3, 4, 5), (0, slice(None), [0, 1]), name="int before list"),
         S(m(3, 4, 5), (1, Ellipsis, np.array([0, 4])), name="int ... tensor"),
         S(m(3, 4, 5), (0, None, [1, 2]), name="int None list"),
-        S(m(3, 4, 5), ([0, 1], slice(None), [0, 1]), name="separated lists")],
+        S(m(3, 4, 5), ([0, 1], slice(None), [0, 1]), name="separated lists"),
+        S(m(3, 4, 5), [[0, 1], [1, 2]], name="list of lists is a tuple"),
+        S(m(3, 4, 5), [slice(None), 1], name="list with a slice"),
+        S(m(3, 4), True, name="True"), S(m(3, 4), (False, 1), name="False, int")],
         errors=lambda: [E(f64(np.ones((3, 4))), 5, exc=IndexError, match="index.*5",
                           names="index"),
                         E(f64(np.ones((3, 4))), (0, 0, 0), exc=IndexError, match="index",

@@ -500,3 +500,60 @@ def test_factory_kwargs_dtype():
     assert layer.weight.dtype == ember.float64
     assert layer(ember.randn(4, 3, dtype=ember.float64)).dtype == ember.float64
     assert nn.LayerNorm(3, dtype=ember.float64).weight.dtype == ember.float64
+
+
+@pytest.mark.parametrize("mask_kind", ["bool", "float"])
+def test_sdpa_fully_masked_row_is_zero_not_nan(torch, rng, mask_kind):
+    q = rng.standard_normal((1, 2, 2, 4)).astype(np.float32)
+    k = rng.standard_normal((1, 2, 3, 4)).astype(np.float32)
+    allowed = np.array([[True, False, True], [False, False, False]])
+    mask = allowed if mask_kind == "bool" else np.where(allowed, 0.0, -np.inf).astype(np.float32)
+    outs = []
+    for lib in (torch, ember):
+        qt, kt = lib.tensor(q, requires_grad=True), lib.tensor(k, requires_grad=True)
+        out = lib.nn.functional.scaled_dot_product_attention(qt, kt, kt, attn_mask=lib.tensor(mask))
+        (out * out).sum().backward()
+        outs.append([a.detach().numpy() for a in (out, qt.grad, kt.grad)])
+    for e, t in zip(outs[1], outs[0]):
+        assert np.isfinite(e).all()
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+def test_mha_fully_padded_row_matches_torch_for_need_weights(torch, rng):
+    # torch: need_weights=False goes through sdpa (zeros); need_weights=True gives nan
+    torch.manual_seed(0)
+    tm = torch.nn.MultiheadAttention(4, 1)
+    em = nn.MultiheadAttention(4, 1)
+    em.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x = rng.standard_normal((3, 2, 4)).astype(np.float32)
+    kpm = np.array([[True, True, True], [False, True, False]])
+    for need in (False, True):
+        t_out, _ = tm(*(torch.tensor(x),) * 3, key_padding_mask=torch.tensor(kpm),
+                      need_weights=need)
+        e_out, _ = em(*(ember.tensor(x),) * 3, key_padding_mask=ember.tensor(kpm),
+                      need_weights=need)
+        np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(),
+                                   rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("pads", [(-1, 2), (2, -1), (3, -2), (1, -1, -1, 1)])
+def test_circular_pad_with_negative_padding_wraps_the_cropped_span(torch, pads):
+    # torch pads one dim of a 3-D input, two dims of a 4-D one
+    x = np.arange(24, dtype=np.float32).reshape((2, 2, 6) if len(pads) == 2 else (1, 2, 2, 6))
+    expected = torch.nn.functional.pad(torch.tensor(x), pads, mode="circular").numpy()
+    got = F.pad(ember.tensor(x), pads, mode="circular").numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_linear_with_1d_weight(torch, rng):
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    w = rng.standard_normal(4).astype(np.float32)
+    res = []
+    for lib in (torch, ember):
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, np.float32(0.5)))
+        out = lib.nn.functional.linear(xt, wt, bt)
+        (out * out).sum().backward()
+        res.append([a.detach().numpy() for a in (out, xt.grad, wt.grad, bt.grad)])
+    for e, t in zip(res[1], res[0]):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)

@@ -226,3 +226,28 @@ def test_loss_buffers_in_state_dict(torch):
     assert list(e.state_dict()) == list(t.state_dict()) == ["weight"]
     assert list(nn.BCEWithLogitsLoss(pos_weight=ember.ones(2)).state_dict()) == \
         list(torch.nn.BCEWithLogitsLoss(pos_weight=torch.ones(2)).state_dict())
+
+
+def test_cross_entropy_all_ignored_mean_gives_zero_gradient(torch):
+    # torch: the loss is nan (0/0) but ignored positions get exactly 0, not nan
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    for smoothing in (0.0, 0.2):
+        xe = ember.tensor(x, requires_grad=True)
+        loss = F.cross_entropy(xe, ember.tensor([-100] * 4), label_smoothing=smoothing)
+        loss.backward()
+        xt = torch.tensor(x, requires_grad=True)
+        torch.nn.functional.cross_entropy(xt, torch.tensor([-100] * 4),
+                                          label_smoothing=smoothing).backward()
+        assert np.isnan(loss.item())
+        np.testing.assert_array_equal(xe.grad.numpy(), xt.grad.numpy())
+    # partly ignored with reduction='none': ignored rows stay exactly zero
+    xe = ember.tensor(x, requires_grad=True)
+    F.nll_loss(xe, ember.tensor([1, -100, 2, -100]), reduction="none").sum().backward()
+    np.testing.assert_array_equal(xe.grad.numpy()[[1, 3]], 0.0)
+
+
+def test_cross_entropy_probability_target_rejects_ignore_index():
+    x, p = ember.zeros(2, 3), ember.full((2, 3), 1 / 3)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
+        F.cross_entropy(x, p, ignore_index=1)
+    F.cross_entropy(x, p, ignore_index=-100)  # the default is fine

@@ -514,3 +514,10 @@ def test_parameter_container_reprs_match_torch(torch):
                 lib.nn.ParameterDict({"a": lib.nn.Parameter(lib.ones(2, 3))}))
     for e, t in zip(build(ember), build(torch)):
         assert repr(e) == repr(t).replace("torch.", "ember.")
+
+
+def test_bfloat16_raises_instead_of_silently_keeping_float32():
+    model = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="bfloat16"):
+        model.bfloat16()
+    assert model.weight.dtype == ember.float32

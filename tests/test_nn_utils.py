@@ -73,3 +73,14 @@ def test_parameters_to_vector_and_back(torch):
         assert isinstance(e, nn.Parameter) and e.requires_grad
     with pytest.raises(TypeError):
         vector_to_parameters(new, e_params)
+
+
+def test_clip_grad_norm_zero_norm_type_counts_nonzeros(torch):
+    t_params, e_params = _params(torch), _params(ember)
+    for p in e_params + t_params:
+        p.grad[..., 0] = 0.0
+    t_total = torch.nn.utils.clip_grad_norm_(t_params, 1.0, norm_type=0)
+    e_total = clip_grad_norm_(e_params, 1.0, norm_type=0)
+    np.testing.assert_allclose(e_total.item(), t_total.item())
+    for t, e in zip(t_params, e_params):
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-6)

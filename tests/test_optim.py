@@ -465,6 +465,15 @@ def test_repr():
     assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.1\n" in text
 
 
+def test_repr_separates_param_groups_like_torch(torch):
+    reprs = []
+    for lib in (torch, ember):
+        a, b = lib.zeros(2, requires_grad=True), lib.zeros(1, requires_grad=True)
+        reprs.append(repr(lib.optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}])))
+    assert reprs[1] == reprs[0]
+    assert "\n\nParameter Group 1\n" in reprs[1]
+
+
 def test_duplicate_params_in_one_group_warn():
     a = ember.zeros(2, requires_grad=True)
     with pytest.warns(UserWarning, match="duplicate parameters"):

@@ -532,3 +532,45 @@ def test_issue_methods_are_bound():
     assert [name for name in ISSUE_METHODS if not hasattr(ember.Tensor, name)] == []
     assert {"shape", "ndim", "dtype", "device", "is_leaf", "grad_fn", "T", "mT"} <= set(
         dir(ember.Tensor))
+
+
+# -- regressions found by fuzzing against PyTorch ------------------------------------------------
+def test_diagonal_is_a_writable_view(torch):
+    for lib in (ember, torch):
+        x = lib.zeros(3, 4)
+        x.diagonal().fill_(1.0)
+        x.diagonal(1).add_(2.0)
+        if lib is ember:
+            ours = x.numpy()
+        else:
+            theirs = x.numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    x = ember.zeros(2, 3)
+    d = x.diagonal()
+    x.fill_(5.0)
+    assert d.tolist() == [5.0, 5.0]
+
+
+def test_out_of_range_int_scalars_wrap_like_torch(torch):
+    ops = [lambda t: t + -3, lambda t: t * -1, lambda t: t - 300, lambda t: t < -3,
+           lambda t: -3 >= t, lambda t: t.clone().add_(-3)]
+    for op in ops:
+        ours = op(ember.tensor([5, 0, 200], dtype=ember.uint8))
+        theirs = op(torch.tensor([5, 0, 200], dtype=torch.uint8))
+        assert str(ours.dtype)[6:] == str(theirs.dtype)[6:]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_true_division_of_ints_uses_the_values_not_the_promoted_dtype(torch):
+    # int32 0-d / uint8 promotes to uint8, but PyTorch divides -5, not 251
+    for a, b in [(np.array(-5, np.int32), np.array([5, 3], np.uint8)),
+                 (np.array([-6, 7], np.int64), np.array(2, np.uint8))]:
+        ours = ember.from_numpy(a) / ember.from_numpy(b)
+        theirs = torch.from_numpy(a) / torch.from_numpy(b)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy())
+        ours = ember.atan2(ember.from_numpy(b).float(), ember.from_numpy(a))
+        theirs = torch.atan2(torch.from_numpy(b).float(), torch.from_numpy(a))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    assert (ember.tensor(4, dtype=ember.uint8) / -3).item() == pytest.approx(-4 / 3)
+    assert ember.atan2(ember.tensor(True), ember.ones(2, dtype=ember.float16)).dtype \
+        == ember.float16

@@ -17,8 +17,9 @@ from .device import device as Device
 class Tensor:
     """A multi-dimensional array that records the ops applied to it for autograd."""
 
+    # _view_src (base, view Function, its extra args) is set only on outputs of view ops
     __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vbox", "_hooks",
-                 "__weakref__")
+                 "_view_src", "__weakref__")
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, *args, requires_grad: bool = False):
@@ -312,6 +313,10 @@ class Tensor:
             if self._requires_grad and self.grad_fn is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
+            chain, base = _view_chain(self)
+            if base is not None and base._requires_grad and base.grad_fn is None:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation; clone() the leaf first.")
             # backward may need the old value: compute from a snapshot of it
             source = Tensor._make(self._data.copy(), self._requires_grad, self.grad_fn,
                                   self._output_nr)
@@ -327,6 +332,8 @@ class Tensor:
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self._requires_grad = result._requires_grad
+            if base is not None and backend.xp_of(data).may_share_memory(data, base._data):
+                _rebase(base, chain, result)
         return self
 
     def _write(self, value) -> Tensor:
@@ -474,7 +481,7 @@ class Tensor:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
         out = type(self).__new__(type(self))
-        for name in Tensor.__slots__[:-1]:
+        for name in Tensor.__slots__[:-2]:  # not _view_src: the copy is nobody's view
             setattr(out, name, getattr(self, name))
         out._data = self._data.copy()
         out._vbox = [0]
@@ -592,6 +599,27 @@ class _HookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+def _view_chain(t: Tensor):
+    """(the view ops from t's root base down to t, the root base); ((), None) if t is no view."""
+    chain, base = [], None
+    src = getattr(t, "_view_src", None)
+    while src is not None:
+        base = src[0]
+        chain.append(src[1:])
+        src = getattr(base, "_view_src", None)
+    chain.reverse()
+    return tuple(chain), base
+
+
+def _rebase(base: Tensor, chain: tuple, value: Tensor) -> None:
+    """After an in-place op on a view of ``base``: base's history becomes its old history
+    outside the view and ``value``'s inside it (PyTorch's CopySlices)."""
+    from .autograd.function import ViewWrite
+    old = Tensor._make(base._data, base._requires_grad, base.grad_fn, base._output_nr)
+    new = ViewWrite.apply(old, value, chain)
+    base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, 0, new._requires_grad
 
 
 def _rebuild(array, device, requires_grad):

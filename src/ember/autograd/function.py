@@ -248,12 +248,13 @@ class Function(metaclass=FunctionMeta):
             ctx = None
         view_of = args[0] if cls.is_view else None
         if type(out) is tuple or isinstance(out, Tensor) or out is None:
-            return _wrap(out, ctx, view_of)
+            return _wrap(out, ctx, None if view_of is None else (view_of, cls, args[1:]))
         # the common case, inlined: one array out
         differentiable = ctx is not None and out.dtype.kind in "fc"
         t = Tensor._make(out, differentiable, ctx if differentiable else None)
         if view_of is not None:
             t._vbox = view_of._vbox
+            t._view_src = (view_of, cls, args[1:])
         if differentiable and ctx._out_data is True:
             ctx._out_data = (out, t._vbox, t._vbox[0])
         return t
@@ -274,18 +275,18 @@ def _record(cls, args):
     return ctx
 
 
-def _wrap(out, ctx, view_of):
+def _wrap(out, ctx, view_src):
     """Turns forward's result (arrays or Tensors) into the output Tensors of this op."""
     if type(out) is tuple:
         if ctx is not None:
             ctx._n_outputs = len(out)
             arrays = [o._data if isinstance(o, Tensor) else o for o in out]
             ctx._out_meta = tuple(None if a is None else (a.shape, a.dtype, xp_of(a)) for a in arrays)
-        return tuple(_wrap_one(o, ctx, i, view_of) for i, o in enumerate(out))
-    return _wrap_one(out, ctx, 0, view_of)
+        return tuple(_wrap_one(o, ctx, i, view_src) for i, o in enumerate(out))
+    return _wrap_one(out, ctx, 0, view_src)
 
 
-def _wrap_one(out, ctx, nr, view_of):
+def _wrap_one(out, ctx, nr, view_src):
     if out is None:
         return None
     if isinstance(out, Tensor):
@@ -296,8 +297,34 @@ def _wrap_one(out, ctx, nr, view_of):
         data = out
     differentiable = ctx is not None and data.dtype.kind in "fc"
     t = Tensor._make(data, differentiable, ctx if differentiable else None, nr)
-    if view_of is not None:
-        t._vbox = view_of._vbox
+    if view_src is not None:
+        t._vbox = view_src[0]._vbox
+        t._view_src = view_src
     if differentiable and ctx._out_data is True:
         ctx._out_data = (data, t._vbox, t._vbox[0])
     return t
+
+
+def _replay(t, chain):
+    """The same view of ``t`` as ``chain`` (view Functions and their args) took of a base."""
+    for cls, extra in chain:
+        t = cls.apply(t, *extra)
+    return t
+
+
+class ViewWrite(Function):
+    """The new history of a base after an in-place op on its view wrote ``value`` into it."""
+
+    @staticmethod
+    def forward(ctx, base, value, chain):
+        ctx.chain = chain
+        return base._data  # already written in place: this node only carries the history
+
+    @staticmethod
+    def backward(ctx, grad):
+        data = grad._data
+        keep = xp_of(data).ones(data.shape, data.dtype)
+        _replay(Tensor._make(keep), ctx.chain)._data[...] = 0
+        need = ctx.needs_input_grad
+        return (grad * Tensor._make(keep) if need[0] else None,
+                _replay(grad, ctx.chain) if need[1] else None, None)

@@ -331,7 +331,9 @@ def _pad_index(n: int, left: int, right: int, mode: str, xp):
     else:  # circular
         if left > n or right > n:
             raise RuntimeError("pad: Padding value causes wrapping around more than once.")
-        i = i % n
+        # as torch: negative pads crop first, then the kept span [lo, hi) wraps
+        lo, hi = max(0, -left), n - max(0, -right)
+        i = lo + (i - lo) % (hi - lo)
     return xp.asarray(i)
 
 
@@ -568,6 +570,20 @@ def _causal_bias(length: int, source: int, dtype, xp) -> Tensor:
     return _make(xp.where(allowed, dtype.type(0), dtype.type(-np.inf)))
 
 
+def _safe_softmax(scores: Tensor) -> Tensor:
+    """Softmax over the last dim, with 0 (value and gradient) on rows that are all -inf.
+
+    torch's sdpa does this so a query that may attend nothing gets a zero output, not nan.
+    """
+    xp = backend.xp_of(scores._data)
+    dead = xp.isneginf(scores._data).all(axis=-1, keepdims=True)
+    if not dead.any():
+        return nn_ops.softmax(scores, -1)
+    dead = _make(dead)
+    attn = nn_ops.softmax(ew.where(dead, 0.0, scores), -1)
+    return ew.where(dead, 0.0, attn)
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None,
@@ -598,7 +614,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         scores = scores + _causal_bias(length, source, dtype, backend.xp_of(query._data))
     elif attn_mask is not None:
         scores = scores + _mask_bias(attn_mask, dtype, allowed_is_true=True)
-    attn = nn_ops.softmax(scores, -1)
+    attn = _safe_softmax(scores) if attn_mask is not None else nn_ops.softmax(scores, -1)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return linalg.matmul(attn, value)
@@ -695,7 +711,8 @@ def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor,
     scores = linalg.matmul(q * (1.0 / math.sqrt(head_dim)), movement.transpose(k, 1, 2))
     if attn_mask is not None:
         scores = scores + attn_mask
-    weights = nn_ops.softmax(scores, -1)
+    # torch routes need_weights=False through sdpa, whose fully masked rows give 0, not nan
+    weights = nn_ops.softmax(scores, -1) if need_weights else _safe_softmax(scores)
     if dropout_p > 0.0 and training:
         weights = dropout(weights, dropout_p, True)
     out = linalg.matmul(weights, v)                                   # (N*H, L, hd)

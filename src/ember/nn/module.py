@@ -456,7 +456,8 @@ class Module:
         return self._cast_floats(dtypes.float16)
 
     def bfloat16(self) -> Module:
-        return self._cast_floats(dtypes.bfloat16)
+        # as_dtype raises: NumPy has no bfloat16, and t.to(None) would silently do nothing
+        return self._cast_floats(dtypes.as_dtype(dtypes.bfloat16))
 
     def share_memory(self) -> Module:
         return self

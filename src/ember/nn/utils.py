@@ -32,6 +32,8 @@ def _norm_array(g, norm_type: float):
         return xp.sqrt(xp.dot(flat, flat))
     if norm_type == 1:
         return xp.abs(flat).sum()
+    if norm_type == 0:  # torch's 0-"norm": the number of non-zero entries
+        return xp.count_nonzero(flat).astype(g.dtype)
     return (xp.abs(flat) ** norm_type).sum() ** (1.0 / norm_type)
 
 

@@ -40,6 +40,8 @@ def _operands(op: str, a, b):
     elif tx not in _SCALARS and ty not in _SCALARS:
         _checks.same_device(op, x, y)
     dt = dtypes.result_type(x, y)
+    if dt.kind in "iu":
+        x, y = _wrap_int(x, dt), _wrap_int(y, dt)
     # NumPy promotes a bool array to the other array's dtype by itself: no cast pass needed
     if tx not in _SCALARS and x.dtype != dt and (x.dtype.kind != "b" or ty in _SCALARS):
         x = x.astype(dt)
@@ -50,6 +52,16 @@ def _operands(op: str, a, b):
 
 _SCALARS = (int, float, bool)
 _ndarray = np.ndarray
+
+
+def _wrap_int(v, dt):
+    """A Python int outside ``dt``'s range wraps around into it, as PyTorch casts scalars
+    (uint8 tensor + -3 adds 253 modulo 256); NumPy would raise OverflowError instead."""
+    if type(v) is int:
+        info = np.iinfo(dt)
+        if not info.min <= v <= info.max:
+            return np.array(v).astype(dt)
+    return v
 
 
 def _scalars(a, b):
@@ -78,6 +90,16 @@ def _float(x):
     if x.dtype.kind in "fc":
         return x
     return x.astype(dtypes.get_default_dtype().numpy)
+
+
+def _int_to_float(t):
+    """An int/bool operand of a float-valued op (true division, atan2) in the default float
+    dtype, cast from its own values: PyTorch never wraps it through the promoted integer dtype
+    (int32 -5 / uint8 5 is -1.0, not 251 / 5)."""
+    f = dtypes.get_default_dtype().numpy
+    if isinstance(t, Tensor):
+        return t._data.astype(f)
+    return float(t)
 
 
 def _binary(op: str, fn, a, b):
@@ -137,10 +159,7 @@ class Div(Function):
     def forward(ctx, a, b):
         x, y = _operands("div", a, b)
         if not _is_float(x) and not _is_float(y):
-            # int / int is true division in the default float dtype, as in PyTorch
-            f = dtypes.get_default_dtype().numpy
-            x = x.astype(f) if hasattr(x, "astype") else float(x)
-            y = y.astype(f) if hasattr(y, "astype") else float(y)
+            x, y = _int_to_float(a), _int_to_float(b)
         ctx.save_for_backward(a if isinstance(a, Tensor) else None,
                               b if isinstance(b, Tensor) else None)
         ctx.scalars = _scalars(a, b)
@@ -187,7 +206,8 @@ class Pow(Function):
         ga = gb = None
         if need_a:
             if isinstance(exponent, Tensor):
-                ga = grad * exponent * base ** (exponent - 1)
+                # 0 where the exponent is 0, as PyTorch (not 0 * 0 ** -1 = nan at a zero base)
+                ga = where(exponent == 0, 0.0, grad * exponent * base ** (exponent - 1))
             elif exponent == 0:
                 ga = grad * 0
             else:
@@ -534,6 +554,38 @@ class Remainder(Function):
         return grad if need_a else None, -grad * floor_divide(a, b) if need_b else None
 
 
+class Fmod(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalars = _scalars(a, b)
+        return _binary("fmod", np.fmod, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return (grad if need_a else None,
+                -grad * div(a, b, rounding_mode="trunc") if need_b else None)
+
+
+class NanToNum(Function):
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        x = a._data
+        xp = backend.xp_of(x)
+        if ctx.needs_input_grad[0]:
+            ctx.finite = xp.isfinite(x)
+        return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * _make(ctx.finite), None, None, None
+
+
 # -- public functions ------------------------------------------------------------------------
 def add(input, other, *, alpha=1, out=None):
     """input + alpha * other, broadcasting."""
@@ -590,7 +642,8 @@ def remainder(input, other):
 
 
 def fmod(input, other):
-    return _make(_binary("fmod", np.fmod, input, other))
+    """C-style remainder (the sign of ``input``), broadcasting."""
+    return Fmod.apply(input, other)
 
 
 def pow(input, exponent):
@@ -698,9 +751,29 @@ def erf(input):
     return Erf.apply(_tensor("erf", input))
 
 
+class Atan2(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _operands("atan2", a, b)
+        if not _is_float(x) and not _is_float(y):
+            x, y = _int_to_float(a), _int_to_float(b)
+        ctx.save_for_backward(a, b)
+        try:
+            return np.arctan2(x, y)
+        except ValueError:
+            raise _checks.broadcast_error("atan2", x, y) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        scale = grad / (a * a + b * b)
+        return (scale * b if ctx.needs_input_grad[0] else None,
+                -scale * a if ctx.needs_input_grad[1] else None)
+
+
 def atan2(input, other):
     _tensor("atan2", input), _tensor("atan2", other)
-    return _make(_binary("atan2", lambda x, y: np.arctan2(_float(x), _float(y)), input, other))
+    return Atan2.apply(input, other)
 
 
 def clamp(input, min=None, max=None):
@@ -816,8 +889,7 @@ def frac(input):
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    x = _tensor("nan_to_num", input)._data
-    return _make(backend.xp_of(x).nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf))
+    return NanToNum.apply(_tensor("nan_to_num", input), nan, posinf, neginf)
 
 
 # -- comparisons and logic (no gradient, bool results) ---------------------------------------

@@ -7,6 +7,7 @@ backward of every op here is built from ops of this module, so double backward w
 """
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -25,11 +26,19 @@ def _convert(index, xp, ndim: int):
     ints, slices and None first, then the tensor indices to what remains, which places the
     result's dims differently from NumPy (``x[0, :, [0, 1]]`` is (n, 2) in PyTorch).
     """
-    if not isinstance(index, tuple):
+    if type(index) is list and _list_is_tuple(index):
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                      "(as in PyTorch); use x[tuple(seq)] instead of x[seq]", UserWarning,
+                      stacklevel=4)
+        index = tuple(index)
+    elif not isinstance(index, tuple):
         index = (index,)
     out, basic, has_int = [], True, False
     for item in index:
-        if isinstance(item, Tensor):
+        if isinstance(item, (bool, np.bool_)):
+            item = xp.asarray(item)  # a 0-d mask: True adds a dim of size 1, False of size 0
+            basic = False
+        elif isinstance(item, Tensor):
             item = item._data
             if item.dtype.kind not in "iub":
                 raise IndexError("tensors used as indices must be long, int, byte or bool "
@@ -55,6 +64,14 @@ def _convert(index, xp, ndim: int):
     if has_int and not basic:
         return _split(out, ndim), False
     return tuple(out), basic
+
+
+def _list_is_tuple(index: list) -> bool:
+    """PyTorch's (and old NumPy's) rule: a short list holding a sequence, slice, tensor,
+    None or Ellipsis indexes like a tuple (``x[[[0, 1], [1, 2]]]`` is ``x[[0, 1], [1, 2]]``)."""
+    return len(index) < 32 and any(
+        isinstance(i, (list, tuple, slice, Tensor, np.ndarray)) or i is None or i is Ellipsis
+        for i in index)
 
 
 class _Split:

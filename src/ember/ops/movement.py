@@ -507,7 +507,7 @@ def unbind(input, dim: int = 0):
 def flip(input, *dims):
     dims = _shape_arg(dims)
     dims = tuple(_checks.dim(d, input._data.ndim, "flip") for d in dims)
-    return Flip.apply(input, dims)
+    return Flip.apply(input, dims if input._data.ndim else ())
 
 
 def fliplr(input):
@@ -549,21 +549,49 @@ def to_device(input, device):
     return ToDevice.apply(input, device)
 
 
+def _diagonal_view(x, offset, d1, d2):
+    out = backend.xp_of(x).diagonal(x, offset, d1, d2)
+    if not getattr(out.flags, "writeable", True):
+        out.flags.writeable = True  # NumPy marks it read-only only by convention; torch writes
+    return out
+
+
+class Diagonal(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, offset, d1, d2):
+        ctx.shape, ctx.args = a._data.shape, (offset, d1, d2)
+        return _diagonal_view(a._data, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return DiagonalScatter.apply(grad, ctx.shape, *ctx.args), None, None, None
+
+
+class DiagonalScatter(Function):
+    """Zeros of ``shape`` with ``src`` on the given diagonal: the gradient of diagonal."""
+
+    @staticmethod
+    def forward(ctx, src, shape, offset, d1, d2):
+        ctx.args = (offset, d1, d2)
+        out = backend.xp_of(src._data).zeros(shape, src._data.dtype)
+        _diagonal_view(out, offset, d1, d2)[...] = src._data
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return diagonal(grad, *ctx.args), None, None, None, None
+
+
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The diagonal over ``dim1`` and ``dim2`` as a view, appended as the last dim."""
     n = input._data.ndim
     d1, d2 = _checks.dim(dim1, n, "diagonal"), _checks.dim(dim2, n, "diagonal")
-    x = movedim(input, (d1, d2), (-2, -1))
-    rows, cols = x._data.shape[-2:]
-    from .. import creation
-    if offset >= 0:
-        k = max(min(rows, cols - offset), 0)
-        i = creation.arange(k, device=input.device)
-        j = i + offset
-    else:
-        k = max(min(rows + offset, cols), 0)
-        j = creation.arange(k, device=input.device)
-        i = j - offset
-    return x[..., i, j]
+    if d1 == d2:
+        raise RuntimeError(f"diagonal(): dimensions cannot be identical {dim1}, {dim2}; pass two "
+                           "different dims")
+    return Diagonal.apply(input, offset, d1, d2)
 
 
 def tril(input, diagonal: int = 0):

@@ -75,7 +75,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     _checks.tensor_type("linear", "input", input)
     _checks.tensor_type("linear", "weight", weight)
     x, w = input._data, weight._data
-    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+    if w.ndim == 1 and x.ndim and x.shape[-1] == w.shape[0]:
+        # torch: a (in,) weight gives output (*,) (a dot product per row), bias a scalar
+        return linear(input, weight.unsqueeze(0), bias).squeeze(-1)
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[-1]:
         raise RuntimeError(f"linear: mat1 and mat2 shapes cannot be multiplied (input "
                            f"{tuple(x.shape)} vs weight {tuple(w.shape)}: in_features "
                            f"{x.shape[-1] if x.ndim else None} != {w.shape[-1]})")
@@ -469,6 +472,8 @@ class CrossEntropy(Function):
         dx = dt = None
         if hasattr(ctx, "t_safe"):
             if need_x:
+                # ignored positions get exactly 0, even when every target is ignored (s = nan)
+                s = backend.xp_of(ctx.wt).where(ctx.valid[:, None], s, 0).astype(ctx.wt.dtype)
                 wt = ctx.wt
                 hot = (wt * (1 - smoothing) if smoothing else wt)[:, None] * s
                 if p is None:
@@ -543,6 +548,8 @@ def _class_loss(op: str, input, target, weight, ignore_index, reduction, smoothi
             if bad.any():
                 raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
     elif t.dtype.kind == "f":
+        if ignore_index >= 0:
+            raise RuntimeError(f"{op}: ignore_index is not supported for floating point target")
         if is_logp:
             raise RuntimeError(f"{op}: expected target of an integer dtype (class indices), "
                                f"got {target.dtype.name}")

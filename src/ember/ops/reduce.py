@@ -138,6 +138,39 @@ class Cumsum(Function):
         return grad.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim), None, None
 
 
+class Cumprod(Function):
+    @staticmethod
+    def forward(ctx, a, dim, dtype):
+        x = a._data
+        if dtype is None and x.dtype.kind in "iub":
+            dtype = np.int64
+        ctx.dim, ctx.dtype = dim, dtype
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        return backend.xp_of(x).cumprod(x, axis=dim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,), out, d, g = ctx.saved_tensors, ctx.saved_output._data, ctx.dim, grad._data
+        x = a._data if ctx.dtype is None else a._data.astype(ctx.dtype)
+        xp = backend.xp_of(x)
+        if bool((x != 0).all()):
+            rev = xp.flip(xp.cumsum(xp.flip(g * out, d), d), d)
+            return rev / x, None, None
+        # zeros: grad_x[k] = prod(x[:k]) * s[k] with s[k] = g[k] + x[k+1] * s[k+1]
+        # (no division, so exact where x has zeros)
+        n = x.shape[d]
+        take = lambda a, k: xp.take(a, [k], axis=d)  # noqa: E731
+        s = [None] * n
+        s[n - 1] = take(g, n - 1)
+        for k in range(n - 2, -1, -1):
+            s[k] = take(g, k) + take(x, k + 1) * s[k + 1]
+        ones = xp.ones_like(take(x, 0))
+        before = xp.cumprod(xp.concatenate([ones, xp.take(x, list(range(n - 1)), axis=d)], d),
+                            axis=d)
+        return before * xp.concatenate(s, d), None, None
+
+
 # -- public functions ------------------------------------------------------------------------
 def _every_dim_if_empty(dim):
     """``dim=()`` or ``[]`` reduces over every dim in sum, mean, var and std (as PyTorch)."""
@@ -216,7 +249,7 @@ def amin(input, dim=(), keepdim: bool = False):
 
 def _arg(op, fn_name, input, dim, keepdim):
     x = input._data
-    if x.size == 0:
+    if x.size == 0 and dim is None:
         raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() "
                            "== 0.")
     xp = backend.xp_of(x)
@@ -225,6 +258,8 @@ def _arg(op, fn_name, input, dim, keepdim):
         out = fn(x.reshape(-1))
         return _make(out.reshape((1,) * x.ndim if keepdim else ()).astype(np.int64))
     d = _checks.dim(dim, x.ndim, op)
+    if x.size == 0 and x.shape[d] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
     return _make(fn(x, axis=d, keepdims=keepdim).astype(np.int64, copy=False) if x.ndim else
                  xp.zeros((), np.int64))
 
@@ -329,6 +364,8 @@ def logsumexp(input, dim, keepdim: bool = False):
     axes = _checks.dims(dim, input._data.ndim, "logsumexp")
     if input._data.dtype.kind not in "fc":
         input = input.float()
+    if input._data.size == 0:  # no max to shift by: log of an empty sum is -inf
+        return sum(input, axes, keepdim=keepdim) - float("inf")
     m = amax(input.detach(), axes, keepdim=True)
     m = where(isinf(m), 0.0, m)
     out = log(sum((input - m).exp(), axes, keepdim=True)) + m
@@ -367,7 +404,9 @@ def cumsum(input, dim: int, *, dtype=None):
 
 
 def cumprod(input, dim: int, *, dtype=None):
-    """Running products along ``dim`` (no gradient)."""
-    x = input._data
-    d = _checks.dim(dim, x.ndim, "cumprod")
-    return _make(backend.xp_of(x).cumprod(x, axis=d, dtype=dtype and dtypes.to_numpy(dtype)))
+    """Running products along ``dim``; integer inputs multiply in int64, as PyTorch."""
+    d = _checks.dim(dim, input._data.ndim, "cumprod")
+    dtype = None if dtype is None else dtypes.to_numpy(dtype)
+    if input._data.ndim == 0:
+        return Cumprod.apply(input.reshape(1), 0, dtype).reshape(())
+    return Cumprod.apply(input, d, dtype)
