@@ -494,8 +494,17 @@ register(
     OpInfo("std", method("std"), atol=1e-5, rtol=1e-4, samples=lambda m: [
         S(m(3, 4)), S(m(3, 4), 1), S(m(3, 4), dim=1, unbiased=False, keepdim=True),
         S(m(3, 4), dim=(0, 1), correction=0), S(m(2, 3, 4), -1, noncontig=True)]),
+    OpInfo("nansum", fn("nansum")[0], fn("nansum")[1], dtypes=("float32", "int64", "bool"),
+           samples=lambda m: reduce_samples(dims=(None, 1))(m) + ([
+               S(f64([[1.0, np.nan], [np.nan, 2.0]]), 1, name="nan", gradcheck=False)]
+               if m.dtype == "float32" else [])),
+    OpInfo("count_nonzero", fn("count_nonzero")[0], fn("count_nonzero")[1], grad=False,
+           dtypes=("float32", "bool"), samples=lambda m: [
+               S(m(3, 4)), S(m(3, 4), 1), S(m(2, 3, 4), (0, 2)),
+               S(m(3, 4), dim=(), name="dim=()")]),
     OpInfo("norm", method("norm"), atol=1e-5, rtol=1e-4, samples=lambda m: [
-        S(m(3, 4)), S(m(3, 4), dim=1), S(m(3, 4), p=1), S(m(3, 4), p=INF, dim=1),
+        S(m(3, 4), dim=(), name="dim=()"), S(m(3, 4)),
+        S(m(3, 4), dim=1), S(m(3, 4), p=1), S(m(3, 4), p=INF, dim=1),
         S(m(3, 4), p=3, dim=0, keepdim=True), S(m(3, 4), p=-INF), S(m(3, 4), p=0, dim=1),
         S(m(2, 3, 4), dim=(1, 2), noncontig=True), S(m(()), name="0-d"),
         S(f64([[0.0, 0.0, 0.0], [3.0, 4.0, 0.0]]), dim=1, name="zero row", gradcheck=False)]),

@@ -538,3 +538,53 @@ def test_gradient_penalty_through_nn_linear_matches_torch():
         results.append([p.grad.detach().numpy().copy() for p in params])
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+# -- in-place ops on views (found by fuzzing against PyTorch) -------------------------------------
+def _view_inplace_cases():
+    def chain(m, x):
+        y = x * 1
+        y[0].mul_(2)
+        y[1][2] = 7.0
+        y.t()[1].add_(x[2, :3])
+        return (y ** 2).sum()
+
+    def strided(m, x):
+        y = x.clone()
+        y.view(12)[::2].mul_(3)
+        y.diagonal().zero_()
+        return (y * y).sum()
+
+    def value_only(m, x):
+        y = m.zeros(3, 4, dtype=x.dtype)
+        y[:2].add_(x[1:] * 2)
+        return (y ** 2).sum()
+
+    def saved_scalar_product(m, x):
+        y = x * 1
+        z = y * 2  # needs only the scalar: editing y afterwards is allowed
+        y[0].sigmoid_()
+        return (z + y).sum()
+    return [chain, strided, value_only, saved_scalar_product]
+
+
+@pytest.mark.parametrize("case", _view_inplace_cases(), ids=lambda f: f.__name__)
+def test_inplace_on_a_view_updates_the_base_history_like_torch(case, torch):
+    values = np.arange(12.0).reshape(3, 4) / 4
+    grads = []
+    for m in (ember, torch):
+        x = m.tensor(values, dtype=m.float64, requires_grad=True)
+        g, = m.autograd.grad(case(m, x), x, create_graph=True)
+        gg, = m.autograd.grad((g * g).sum(), x)
+        grads.append((g.detach().numpy(), gg.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0])
+    np.testing.assert_allclose(grads[0][1], grads[1][1])
+
+
+def test_inplace_on_a_view_of_a_leaf_raises():
+    x = _leaf([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(RuntimeError, match="view of a leaf"):
+        x[0].mul_(2)
+    with ember.no_grad():
+        x[0].mul_(2)
+    np.testing.assert_allclose(x.detach().numpy(), [[2.0, 4.0], [3.0, 4.0]])

@@ -141,7 +141,9 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-        ctx.save_for_backward(a if ta else None, b if tb else None)
+        # a tensor times a scalar needs only the scalar in backward: saving the tensor would
+        # make a later in-place edit of it fail backward, which PyTorch allows
+        ctx.save_for_backward(a if ta and tb else None, b if tb and ta else None)
         ctx.scalars = (None if ta else a, None if tb else b)
         return _binary("mul", np.multiply, a, b)
 
@@ -160,8 +162,8 @@ class Div(Function):
         x, y = _operands("div", a, b)
         if not _is_float(x) and not _is_float(y):
             x, y = _int_to_float(a), _int_to_float(b)
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
+        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+        ctx.save_for_backward(a if ta and tb else None, b if tb else None)  # a / 2: a unneeded
         ctx.scalars = _scalars(a, b)
         try:
             return x / y

@@ -185,7 +185,9 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None):
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     from .elementwise import isnan, where
-    return sum(where(isnan(input), 0.0, input), dim, keepdim, dtype=dtype)
+    if input._data.dtype.kind in "fc":  # ints have no NaN (and must keep summing in int64)
+        input = where(isnan(input), 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype)
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
@@ -311,6 +313,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     from .elementwise import abs as abs_
     if dtype is not None:
         input = input.to(dtype)
+    dim = _every_dim_if_empty(dim)
     if p == "fro" or p == 2:
         return _l2(input, dim, keepdim)
     a = abs_(input)
@@ -390,7 +393,7 @@ def any(input, dim=None, keepdim: bool = False):
 
 def count_nonzero(input, dim=None):
     x = input._data
-    axes = _checks.dims(dim, x.ndim, "count_nonzero")
+    axes = _checks.dims(_every_dim_if_empty(dim), x.ndim, "count_nonzero")
     return _make((x != 0).sum(axis=axes).astype(np.int64))
 
 
