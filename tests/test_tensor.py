@@ -574,3 +574,11 @@ def test_true_division_of_ints_uses_the_values_not_the_promoted_dtype(torch):
     assert (ember.tensor(4, dtype=ember.uint8) / -3).item() == pytest.approx(-4 / 3)
     assert ember.atan2(ember.tensor(True), ember.ones(2, dtype=ember.float16)).dtype \
         == ember.float16
+
+
+def test_tensor_with_dtype_float64_keeps_python_float_precision():
+    x = ember.tensor([0.3, 1e-10], dtype=ember.float64)
+    assert x.dtype == ember.float64
+    assert x.tolist() == [0.3, 1e-10]
+    assert ember.tensor(0.1, dtype=ember.float64).item() == 0.1
+    assert ember.tensor([2**40 + 1], dtype=ember.int64).item() == 2**40 + 1

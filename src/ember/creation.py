@@ -68,13 +68,15 @@ def _size(size) -> tuple:
     return tuple(int(s) for s in size)
 
 
-def _infer(data):
-    """An ndarray of Python data with PyTorch's default dtypes."""
+def _infer(data, dtype=None):
+    """An ndarray of Python data in ``dtype``, or with PyTorch's default dtypes."""
     if type(data) is np.ndarray:
         return data.copy()
     if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
         data = _unwrap(data)
     array = np.array(data)
+    if dtype is not None and array.dtype.kind in "biuf":
+        return array.astype(dtypes.to_numpy(dtype), copy=False)  # no detour via float32
     if array.dtype.kind == "f" and not isinstance(data, np.generic):
         array = array.astype(dtypes.get_default_dtype().numpy)
     elif array.dtype.kind in "iu" and not isinstance(data, np.generic):
@@ -113,7 +115,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
     if isinstance(data, Tensor):
         out = _copy_tensor(data, dtype, device, requires_grad)
     else:
-        out = _finish(_infer(data), dtype, device, requires_grad)
+        out = _finish(_infer(data, dtype), dtype, device, requires_grad)
     return _pinned(out, "tensor") if pin_memory else out
 
 
@@ -142,7 +144,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         return data.to(device=device, dtype=dtype) if device or dtype else data
     if type(data) is np.ndarray and data.dtype.kind != "O":
         return _finish(data, dtype, device, False)
-    return _finish(_infer(data), dtype, device, False)
+    return _finish(_infer(data, dtype), dtype, device, False)
 
 
 asarray = as_tensor

@@ -399,6 +399,8 @@ class Erf(Function):
 
 
 def _erf(x):
+    if isinstance(x, np.generic):  # a 0-d input may arrive as a NumPy scalar
+        x = np.asarray(x)
     return backend.of(x).erf(x)
 
 
