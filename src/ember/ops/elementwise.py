@@ -64,10 +64,19 @@ def _wrap_int(v, dt):
     return v
 
 
-def _scalars(a, b):
-    """The non-tensor operands, kept for backward (tensors go through save_for_backward, so
-    they are released after backward)."""
-    return (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+def _save_operands(ctx, a, b, keep_a: bool = True, keep_b: bool = True) -> None:
+    """Saves the operands backward needs: tensors through save_for_backward (version-checked,
+    released after backward), Python scalars as they are."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    ctx.save_for_backward(a if ta and keep_a else None, b if tb and keep_b else None)
+    ctx.scalars = (None if ta else a, None if tb else b)
+
+
+def _saved_operands(ctx):
+    """The operands saved by _save_operands (None for a tensor that was not kept)."""
+    a, b = ctx.saved_tensors
+    sa, sb = ctx.scalars
+    return (sa if a is None else a), (sb if b is None else b)
 
 
 def _scalar(op: str, value):
@@ -140,20 +149,17 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
         # a tensor times a scalar needs only the scalar in backward: saving the tensor would
         # make a later in-place edit of it fail backward, which PyTorch allows
-        ctx.save_for_backward(a if ta and tb else None, b if tb and ta else None)
-        ctx.scalars = (None if ta else a, None if tb else b)
+        both = isinstance(a, Tensor) and isinstance(b, Tensor)
+        _save_operands(ctx, a, b, keep_a=both, keep_b=both)
         return _binary("mul", np.multiply, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        sa, sb = ctx.scalars
+        a, b = _saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad[:2]
-        return (grad * (sb if b is None else b) if need_a else None,
-                grad * (sa if a is None else a) if need_b else None)
+        return grad * b if need_a else None, grad * a if need_b else None
 
 
 class Div(Function):
@@ -162,9 +168,7 @@ class Div(Function):
         x, y = _operands("div", a, b)
         if not _is_float(x) and not _is_float(y):
             x, y = _int_to_float(a), _int_to_float(b)
-        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-        ctx.save_for_backward(a if ta and tb else None, b if tb else None)  # a / 2: a unneeded
-        ctx.scalars = _scalars(a, b)
+        _save_operands(ctx, a, b, keep_a=isinstance(b, Tensor))  # a / 2: a is not needed
         try:
             return x / y
         except ValueError:
@@ -172,10 +176,7 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        sa, sb = ctx.scalars
-        a = sa if a is None else a
-        b = sb if b is None else b
+        a, b = _saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad[:2]
         return (grad / b if need_a else None,
                 -grad * a / (b * b) if need_b else None)
@@ -192,19 +193,14 @@ class Pow(Function):
                 out = x ** y
         except ValueError:
             raise _checks.broadcast_error("pow", x, y) from None
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = _scalars(a, b)
+        _save_operands(ctx, a, b)
         ctx.save_output()
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        sa, sb = ctx.scalars
+        base, exponent = _saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad[:2]
-        base = sa if a is None else a
-        exponent = sb if b is None else b
         ga = gb = None
         if need_a:
             if isinstance(exponent, Tensor):
@@ -544,16 +540,12 @@ class Cast(Function):
 class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = _scalars(a, b)
+        _save_operands(ctx, a, b)
         return _binary("remainder", np.remainder, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad[:2]
         return grad if need_a else None, -grad * floor_divide(a, b) if need_b else None
 
@@ -561,16 +553,12 @@ class Remainder(Function):
 class Fmod(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = _scalars(a, b)
+        _save_operands(ctx, a, b)
         return _binary("fmod", np.fmod, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad[:2]
         return (grad if need_a else None,
                 -grad * div(a, b, rounding_mode="trunc") if need_b else None)
