@@ -128,51 +128,29 @@ def test_conv_transpose1d_matches_torch():
 
 
 @needs_torch
-def test_conv2d_threaded_path_matches_torch(monkeypatch):
-    # the batch-chunked threads normally start at ~1M elements; force them on a small case
+def test_pooling_threaded_path_matches_torch(monkeypatch):
+    # pooling's batch-chunked threads normally start at ~4M elements; force them on a small case
     monkeypatch.setattr(C, "_MIN_PARALLEL", 0)
     monkeypatch.setattr(C, "_THREADS", 3)
     rng = np.random.default_rng(4)
-    arrays = [_rand(rng, (5, 3, 8, 8)), _rand(rng, (4, 3, 3, 3)), _rand(rng, (4,))]
-    _compare(lambda x, w, b: C.conv2d(x, w, b, padding=1),
-             lambda x, w, b: TF.conv2d(x, w, b, padding=1), arrays, rng)
     _compare(lambda x: C.max_pool2d(x, 3, 2, 1), lambda x: TF.max_pool2d(x, 3, 2, 1),
              [_rand(rng, (5, 3, 8, 8), ties=True)], rng)
 
 
 @needs_torch
-def test_scratch_reuse_keeps_saved_columns(monkeypatch):
-    # every array comes from the scratch cache: two convs with the same geometry in one graph
-    # must not share columns, and the second step must reuse the first step's arrays safely
-    monkeypatch.setattr(C._scratch, "min_bytes", 0)
+@pytest.mark.parametrize("chunk_bytes", [1, 3000])
+def test_conv_in_chunks_of_images_matches_torch(monkeypatch, chunk_bytes):
+    # normally each chunk is a few MB of columns; force chunks of one and of a few images
+    # (the last chunk shorter), for both the wide (stride 1) and the strided layouts
+    monkeypatch.setattr(C, "_CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(19)
-    arrays = [_rand(rng, (2, 3, 6, 6)), _rand(rng, (3, 3, 3, 3)), _rand(rng, (3, 3, 3, 3))]
-
-    def twice(conv, x, w1, w2):
-        return conv(conv(x, w1, padding=1), w2, padding=1)
-    for _ in range(2):
-        _compare(lambda *a: twice(C.conv2d, *a), lambda *a: twice(TF.conv2d, *a), arrays, rng)
-
-
-def test_scratch_arrays_are_reused_only_when_free():
-    cache = C._Scratch()
-    cache.min_bytes = 0
-
-    def address(a):
-        return a.__array_interface__["data"][0]
-    a = cache.empty((10,), np.float32, np)
-    b = cache.empty((10,), np.float32, np)
-    first, second = address(a), address(b)
-    assert first != second
-    del a
-    c = cache.empty((5, 2), np.float32, np)
-    assert address(c) == first  # freed, so reused
-    view = c[1:]
-    del c
-    assert address(cache.empty((10,), np.float32, np)) not in (first, second)  # a view lives
-    del view, b
-    cache.clear()
-    assert cache.arrays == []
+    arrays = [_rand(rng, (5, 3, 6, 7)), _rand(rng, (4, 3, 3, 3)), _rand(rng, (4,))]
+    for kw in [dict(padding=1), dict(stride=2, padding=(0, 1)), dict(dilation=2, groups=1)]:
+        _compare(lambda x, w, b: C.conv2d(x, w, b, **kw),
+                 lambda x, w, b: TF.conv2d(x, w, b, **kw), arrays, rng)
+    wt = [_rand(rng, (5, 3, 4, 4)), _rand(rng, (3, 2, 3, 3)), _rand(rng, (2,))]
+    _compare(lambda x, w, b: C.conv_transpose2d(x, w, b, stride=2, padding=1),
+             lambda x, w, b: TF.conv_transpose2d(x, w, b, stride=2, padding=1), wt, rng)
 
 
 # -- conv against a NumPy loop (runs without torch) -----------------------------------------------
@@ -262,24 +240,64 @@ def _col2im_loops(cols, g):
     return out
 
 
+def _col2im(gcols, g, c):
+    out = np.full((gcols.shape[1], c) + g.inp, np.nan)  # must be overwritten everywhere
+    C._col2im(gcols, g, out)
+    return out
+
+
+def _gemm_layout(cols, g):
+    """(N, C, KH, KW, OH, OW) -> the kernels' column layout (C*KH*KW, N, run)."""
+    n, c, kh, kw, oh, ow = cols.shape
+    rows = np.full((c * kh * kw, n, g.run), np.nan)  # garbage must never be read
+    C._real(rows, g)[...] = cols.transpose(1, 2, 3, 0, 4, 5).reshape(-1, n, oh, ow)
+    C._zero_garbage(rows, g)
+    return rows
+
+
 @pytest.mark.parametrize("k, d, lo, hi, h", [((3, 3), (1, 1), (1, 1), (1, 1), (5, 6)),
                                              ((2, 4), (2, 1), (1, 2), (1, 1), (4, 5)),
                                              ((1, 5), (1, 2), (0, 4), (0, 4), (3, 7)),
                                              ((3, 2), (1, 3), (0, 1), (2, 2), (4, 4)),
                                              ((4, 3), (1, 1), (0, 0), (0, 2), (6, 4))])
 def test_col2im_both_layouts_match_loops(k, d, lo, hi, h):
-    # stride 1 with output rows as wide as the input rows takes the flattened-plane path
+    # stride 1 takes the wide-rows path (contiguous runs), a stride the strided-slices path
     out = tuple(C._out_len(n, kk, 1, dd, a, b) for n, kk, dd, a, b in zip(h, k, d, lo, hi))
     g = C._Geom(k, (1, 1), d, lo, hi, h, out)
+    assert g.wide
     rng = np.random.default_rng(20)
     cols = rng.standard_normal((2, 3) + k + out)
-    expected = _col2im_loops(cols, g)
-    np.testing.assert_allclose(C._col2im(cols.copy(), g), expected, atol=1e-12)
-    g2 = C._Geom(k, (1, 2), d, lo, hi, h, out)  # a stride: the strided-slices path
-    cols2 = rng.standard_normal((2, 3) + k + (out[0], (out[1] + 1) // 2))
-    g2.out = cols2.shape[-2:]
-    np.testing.assert_allclose(C._col2im(cols2.copy(), g2), _col2im_loops(cols2, g2),
+    np.testing.assert_allclose(_col2im(_gemm_layout(cols, g), g, 3), _col2im_loops(cols, g),
                                atol=1e-12)
+    out2 = (out[0], (out[1] + 1) // 2)
+    g2 = C._Geom(k, (1, 2), d, lo, hi, h, out2)
+    assert not g2.wide
+    cols2 = rng.standard_normal((2, 3) + k + out2)
+    np.testing.assert_allclose(_col2im(_gemm_layout(cols2, g2), g2, 3),
+                               _col2im_loops(cols2, g2), atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("padding", [0, 1])
+def test_conv2d_non_finite_input_stays_in_its_columns(padding):
+    # wide rows compute garbage columns from real inputs; an inf there must not reach
+    # weight offsets that never see it (zero gradient times inf is NaN)
+    x = np.arange(2 * 2 * 5 * 6, dtype=np.float32).reshape(2, 2, 5, 6) / 50
+    x[0, 1, 2, 5] = np.inf
+    w = np.linspace(-1, 1, 3 * 2 * 3 * 3, dtype=np.float32).reshape(3, 2, 3, 3)
+    ex, ew = ember.tensor(x), ember.tensor(w, requires_grad=True)
+    tx, tw = torch.tensor(x), torch.tensor(w, requires_grad=True)
+    C.conv2d(ex, ew, padding=padding).sum().backward()
+    TF.conv2d(tx, tw, padding=padding).sum().backward()
+    np.testing.assert_array_equal(np.isnan(ew.grad.numpy()), np.isnan(tw.grad.numpy()))
+    np.testing.assert_allclose(ew.grad.numpy(), tw.grad.numpy(), rtol=1e-5)
+    # and a non-finite weight: its NaN must not reach input positions it never touches
+    w[1, 0, 0, 0] = np.inf
+    ex, ew = ember.tensor(np.ones_like(x), requires_grad=True), ember.tensor(w)
+    tx, tw = torch.tensor(np.ones_like(x), requires_grad=True), torch.tensor(w)
+    C.conv2d(ex, ew, padding=padding).sum().backward()
+    TF.conv2d(tx, tw, padding=padding).sum().backward()
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-5)
 
 
 # -- gradcheck in float64 ------------------------------------------------------------------------

@@ -167,7 +167,8 @@ class CupyBackend:
             return array.copy()  # CuPy copies onto the current device (peer copy)
 
     # -- kernels ------------------------------------------------------------------------------
-    def as_strided(self, array, shape, strides):
+    def as_strided(self, array, shape, strides, writeable: bool = True):
+        # CuPy views are always writeable
         return self.xp.lib.stride_tricks.as_strided(array, tuple(shape), tuple(strides))
 
     def sliding_window_view(self, array, window_shape, axis=None):

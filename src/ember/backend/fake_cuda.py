@@ -443,8 +443,8 @@ class FakeCudaBackend:
 
     # -- kernels ------------------------------------------------------------------------------
     @staticmethod
-    def as_strided(array, shape, strides):
-        view = _np_as_strided(array.view(np.ndarray), shape, strides, writeable=False)
+    def as_strided(array, shape, strides, writeable: bool = False):
+        view = _np_as_strided(array.view(np.ndarray), shape, strides, writeable=writeable)
         return _wrap(view, array._ember_index)
 
     @staticmethod

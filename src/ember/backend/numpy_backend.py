@@ -22,8 +22,8 @@ class NumpyBackend:
         return np.asarray(array)
 
     @staticmethod
-    def as_strided(array, shape, strides):
-        return as_strided(array, shape, strides, writeable=False)
+    def as_strided(array, shape, strides, writeable: bool = False):
+        return as_strided(array, shape, strides, writeable=writeable)
 
     sliding_window_view = staticmethod(sliding_window_view)
 

@@ -1,11 +1,11 @@
-"""Convolution and pooling primitives: im2col over a strided view plus one batched matmul.
+"""Convolution and pooling primitives: im2col over a strided view plus a GEMM.
 
 Every kernel works on 4-D arrays (N, C, H, W); 1-D ops and unbatched inputs are reshaped to
-that form and back. No Python loop runs over pixels or batch items: im2col is one copy of a
-strided window view, col2im and pooling loop only over the kh*kw kernel offsets, and the
-adaptive pools loop over output bins at most. On the CPU the memory-bound copies are split
-over a few threads by batch chunk (NumPy releases the GIL while it copies); BLAS threads the
-matmuls itself.
+that form and back. No Python loop runs over pixels: convolution runs over cache-sized chunks
+of images (see "convolution kernels"), col2im and pooling loop only over the kh*kw kernel
+offsets, and the adaptive pools loop over output bins at most. On the CPU pooling's
+memory-bound loops are split over a few threads by batch chunk (NumPy releases the GIL while
+it works); BLAS threads the matmuls itself.
 
 Layouts are PyTorch's: conv weight (out, in/groups, kh, kw), transposed-conv weight
 (in, out/groups, kh, kw); max-pool indices are flat offsets into each channel's H*W.
@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -66,77 +64,6 @@ def _split(n: int, work: int, fn, xp) -> None:
     bounds = [(n * t // k, n * (t + 1) // k) for t in range(k)]
     for f in [_executor().submit(fn, a, b) for a, b in bounds]:
         f.result()
-
-
-# -- scratch arrays reused between steps (CPU only) ----------------------------------------
-class _Scratch:
-    """A small cache of big scratch arrays (im2col columns and their gradients).
-
-    A fresh 100 MB NumPy array costs ~40 000 page faults on first touch (glibc hands blocks
-    over 32 MB straight back to the OS), as much as the copy that fills it. An array here is
-    free when nothing but the cache refers to it (every view keeps its base alive), so one
-    can never be handed out twice while in use. Free arrays beyond ``limit`` bytes are dropped,
-    least recently used first.
-    """
-
-    min_bytes = 8 << 20
-    limit = 1 << 30
-
-    def __init__(self):
-        self.arrays = []  # most recently used last
-        self.lock = threading.Lock()
-
-    def _free(self, i: int) -> bool:
-        # only the cache's list refers to it
-        return sys.getrefcount(self.arrays[i]) <= _LIST_ONLY_REFS
-
-    def empty(self, shape, dtype, xp):
-        dtype = np.dtype(dtype)
-        nbytes = math.prod(shape) * dtype.itemsize
-        if xp is not np or nbytes < self.min_bytes:
-            return xp.empty(shape, dtype)
-        with self.lock:
-            # best fit: the smallest free array that is large enough (its prefix is used)
-            fits = [i for i in range(len(self.arrays))
-                    if self.arrays[i].nbytes >= nbytes and self._free(i)]
-            if fits:
-                best = min(fits, key=lambda i: self.arrays[i].nbytes)
-                self.arrays.append(self.arrays.pop(best))
-            else:
-                self.arrays.append(np.empty(nbytes, np.uint8))
-                self._trim()
-            return self.arrays[-1][:nbytes].view(dtype).reshape(shape)
-
-    def _trim(self) -> None:
-        total = sum(a.nbytes for a in self.arrays)
-        i = 0
-        while total > self.limit and i < len(self.arrays) - 1:
-            if self._free(i):
-                total -= self.arrays.pop(i).nbytes
-            else:
-                i += 1
-
-    def clear(self) -> None:
-        with self.lock:
-            for i in reversed(range(len(self.arrays))):
-                if self._free(i):
-                    del self.arrays[i]
-
-
-# what getrefcount reports for a list item nothing else refers to (2 on CPython 3.11: the list
-# and the call's argument), measured rather than assumed
-def _list_only_refs() -> int:
-    probe = [object()]
-    return sys.getrefcount(probe[0])
-
-
-_LIST_ONLY_REFS = _list_only_refs()
-_scratch = _Scratch()
-
-
-def empty_cache() -> None:
-    """Releases the cached convolution scratch arrays that are not in use."""
-    _scratch.clear()
 
 
 # -- argument handling -----------------------------------------------------------------------
@@ -225,6 +152,25 @@ class _Geom:
     def padded(self) -> bool:
         return any(self.lo) or any(self.hi)
 
+    @property
+    def padded_size(self) -> tuple:
+        return tuple(n + a + b for n, a, b in zip(self.inp, self.lo, self.hi))
+
+    @property
+    def wide(self) -> bool:
+        """Stride 1: each output row is computed at the padded input's width (see _columns)."""
+        return self.s == (1, 1)
+
+    @property
+    def row(self) -> int:
+        """Output elements per row in the GEMM's layout: padded width when wide, else OW."""
+        return self.padded_size[1] if self.wide else self.out[1]
+
+    @property
+    def run(self) -> int:
+        """Output elements per image and channel in the GEMM's layout (garbage included)."""
+        return (self.out[0] - 1) * self.row + self.out[1]
+
     def overlapping(self) -> bool:
         return any(d * (k - 1) + 1 > s for k, s, d in zip(self.k, self.s, self.d))
 
@@ -249,56 +195,190 @@ def _out_len(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
 
 
 # -- convolution kernels -----------------------------------------------------------------------
-def _im2col(x, g: _Geom):
-    """(N, C, H, W) -> columns (N, C, KH, KW, OH, OW), zero padding included."""
-    xp = backend.xp_of(x)
-    n, c, h, w = x.shape
-    (kh, kw), (oh, ow) = g.k, g.out
-    if (kh, kw) == (1, 1) and g.s == (1, 1) and not g.padded() and (oh, ow) == (h, w):
-        return x.reshape(n, c, 1, 1, oh, ow)  # a 1x1 conv needs no columns
-    if g.padded():
-        x = _pad_zeros(x, g)
-    sn, sc, sh, sw = x.strides
-    view = backend.of(x).as_strided(
-        x, (n, c, kh, kw, oh, ow),
-        (sn, sc, sh * g.d[0], sw * g.d[1], sh * g.s[0], sw * g.s[1]))
-    cols = _scratch.empty(view.shape, x.dtype, xp)
+# A convolution is a GEMM: weight (O, C*KH*KW) @ columns (C*KH*KW, images*run), one column per
+# output pixel. The batch is cut into chunks of a few images whose columns fit in the cache
+# (on the CPU): each chunk's columns are built, multiplied and copied out while still cached,
+# so the columns never travel through main memory (they are 9x the input for a 3x3 kernel),
+# and the GEMM still sees thousands of columns. A GPU takes the whole batch in one chunk.
+#
+# With stride 1 the columns are "wide" rows: output row r is computed at the padded input's
+# full width, so the column of kernel offset (i, j) for image n is one contiguous run of the
+# padded input plane, starting at (i*dh)*Wp + j*dw, rather than OH short rows. The extra
+# output columns (W-padding and kernel overhang) are garbage: forward drops them, and
+# backward gives them a zero output gradient.
 
-    def copy(a, b):
-        cols[a:b] = view[a:b]
-    _split(n, cols.size, copy, xp)
+_CHUNK_BYTES = 4 << 20  # columns plus GEMM output per chunk on the CPU: about the L2 cache
+_GPU_CHUNK_BYTES = 1 << 30  # on a GPU, only a bound on the scratch memory
+
+
+def _chunks(n: int, per_image: int, xp):
+    """Image ranges [a, b) for chunks whose scratch (per_image bytes per image) fits."""
+    step = max(1, (_CHUNK_BYTES if xp is np else _GPU_CHUNK_BYTES) // max(1, per_image))
+    return [(a, min(n, a + step)) for a in range(0, n, step)]
+
+
+def _chunk_plan(n: int, rows_channels: int, cols_rows: int, g: _Geom, dtype, xp):
+    """The chunks, and scratch arrays for one chunk's columns and GEMM rows."""
+    it = np.dtype(dtype).itemsize
+    chunks = _chunks(n, (rows_channels + cols_rows) * g.run * it, xp)
+    m = chunks[0][1] - chunks[0][0] if chunks else 0
+    return chunks, xp.empty((cols_rows, m, g.run), dtype), xp.empty((rows_channels, m, g.run),
+                                                                      dtype)
+
+
+def _strided(a, shape, strides, offset: int = 0):
+    """A writeable strided view of contiguous `a` starting `offset` elements in."""
+    flat = a.reshape(-1)[offset:] if offset else a
+    return backend.of(a).as_strided(flat, shape, strides, writeable=True)
+
+
+def _real(rows, g: _Geom):
+    """(P, N, run) rows -> view (P, N, OH, OW) of the real (non-garbage) output positions."""
+    p, n, run = rows.shape
+    oh, ow = g.out
+    if g.row == ow:
+        return rows.reshape(p, n, oh, ow)
+    it = rows.itemsize
+    return _strided(rows, (p, n, oh, ow), (n * run * it, run * it, g.row * it, it))
+
+
+def _zero_garbage(rows, g: _Geom) -> None:
+    """Zeroes the garbage positions of (P, N, run) rows: the tail of every row but the last."""
+    p, n, run = rows.shape
+    (oh, ow), row = g.out, g.row
+    if row > ow and oh > 1:
+        it = rows.itemsize
+        _strided(rows, (p, n, oh - 1, row - ow), (n * run * it, run * it, row * it, it),
+                 offset=ow)[...] = 0
+
+
+def _first(buffer, m: int):
+    """The first m images of a contiguous (P, M, run) chunk buffer, contiguous."""
+    p, _, run = buffer.shape
+    return buffer.reshape(-1)[:p * m * run].reshape(p, m, run)
+
+
+def _columns(x, g: _Geom, out):
+    """(N, C, H, W) -> columns (C*KH*KW, N, run) in `out`, zero padding included."""
+    n, c = x.shape[:2]
+    (kh, kw), (dh, dw) = g.k, g.d
+    x = _pad_zeros(x, g) if g.padded() else x
+    sn, sc, sh, sw = x.strides
+    if g.wide:
+        shape, strides = (c, kh, kw, n, g.run), (sc, sh * dh, sw * dw, sn, sw)
+    else:
+        shape = (c, kh, kw, n) + g.out
+        strides = (sc, sh * dh, sw * dw, sn, sh * g.s[0], sw * g.s[1])
+    cols = _first(out, n)
+    cols.reshape(shape)[...] = backend.of(x).as_strided(x, shape, strides)
     return cols
 
 
 def _pad_zeros(x, g: _Geom):
-    """x inside a zero border of g.lo / g.hi (a reused buffer: only the border is cleared)."""
+    """x inside a zero border of g.lo / g.hi."""
+    xp = backend.xp_of(x)
     n, c, h, w = x.shape
     (t, left), (b, r) = g.lo, g.hi
-    out = _scratch.empty((n, c, h + t + b, w + left + r), x.dtype, backend.xp_of(x))
-    out[:, :, :t] = 0
-    out[:, :, t + h:] = 0
-    out[:, :, t:t + h, :left] = 0
-    out[:, :, t:t + h, left + w:] = 0
+    out = xp.zeros((n, c, h + t + b, w + left + r), x.dtype)
     out[:, :, t:t + h, left:left + w] = x
     return out
 
 
-_CHUNK = 1 << 18  # elements of the input gradient summed per block (1 MB in float32)
+def _to_rows(y, g: _Geom, out):
+    """(N, P, OH, OW) -> rows (P, N, run) in `out`: the GEMM's layout, garbage zeroed."""
+    rows = _first(out, y.shape[0])
+    _real(rows, g)[...] = y.swapaxes(0, 1)
+    _zero_garbage(rows, g)
+    return rows
 
 
-def _col2im(cols, g: _Geom):
-    """Adjoint of _im2col: (N, C, KH, KW, OH, OW) summed back into (N, C, H, W).
+def _from_rows(rows, g: _Geom, out, bias=None) -> None:
+    """rows (P, N, run) -> out (N, P, OH, OW), plus bias (P,) when given."""
+    real, target = _real(rows, g), out.swapaxes(0, 1)
+    if bias is None:
+        target[...] = real
+    else:
+        backend.xp_of(rows).add(real, bias.reshape(-1, 1, 1, 1), out=target)
 
-    One add per kernel offset, done by blocks of images so that the block of the result
-    stays in cache across the kh*kw adds.
-    """
+
+def _weight_times(w, cols, groups: int, out):
+    """weight (O, C/groups, KH, KW) @ columns -> rows (O, N, run) in `out`."""
     xp = backend.xp_of(cols)
-    n, c = cols.shape[:2]
+    o, (k_all, n, run) = w.shape[0], cols.shape
+    k = k_all // groups
+    rows = _first(out, n)
+    xp.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, n * run),
+              out=rows.reshape(groups, o // groups, n * run))
+    return rows
+
+
+def _weight_t_times(w, rows, groups: int, out):
+    """weight^T @ rows (O, N, run) -> column gradients (C*KH*KW, N, run) in `out`."""
+    xp = backend.xp_of(rows)
+    o, n, run = rows.shape
+    k = w[0].size
+    gcols = _first(out, n)
+    xp.matmul(w.reshape(groups, o // groups, k).swapaxes(1, 2),
+              rows.reshape(groups, o // groups, n * run),
+              out=gcols.reshape(groups, k, n * run))
+    return gcols
+
+
+def _grad_weight(rows, cols, g: _Geom, groups: int, w_shape):
+    """dL/dweight (O, C/groups, KH, KW) from the output gradient's rows and the columns."""
+    xp = backend.xp_of(rows)
+    o, n, run = rows.shape
+    k = math.prod(w_shape[1:])
+
+    def product():
+        return xp.matmul(rows.reshape(groups, o // groups, n * run),
+                         cols.reshape(groups, k, n * run).swapaxes(1, 2)).reshape(w_shape)
+    if xp is not np:
+        _zero_garbage(cols, g)
+        return product()
+    gw = product()
+    # zero gradient times an inf or NaN input in a garbage column is NaN: redo without them
+    if g.row > g.out[1] and not np.isfinite(gw).all():
+        _zero_garbage(cols, g)
+        gw = product()
+    return gw
+
+
+def _col2im(gcols, g: _Geom, out) -> None:
+    """Adjoint of _columns: column gradients (C*KH*KW, N, run) summed into out (N, C, H, W)."""
+    if g.wide:
+        _col2im_wide(gcols, g, out)
+        return
+    n, c = out.shape[:2]
+    kh, kw = g.k
+    as_images = gcols.reshape((c, kh, kw, n) + g.out).transpose(3, 0, 1, 2, 4, 5)
+    _col2im_strided(as_images, g, out)
+
+
+def _col2im_wide(gcols, g: _Geom, out) -> None:
+    """_col2im for wide rows: offset (i, j) adds one contiguous run into each padded plane."""
+    xp = backend.xp_of(gcols)
+    n, c, h, w = out.shape
+    (kh, kw), (dh, dw), run = g.k, g.d, g.run
+    hp, wp = g.padded_size
+    padded = g.padded()
+    target = xp.zeros((n, c, hp, wp), gcols.dtype) if padded else out
+    if not padded:
+        target[...] = 0
+    planes = target.reshape(n, c, hp * wp)
+    src = gcols.reshape(c, kh, kw, n, run)
+    for i in range(kh):
+        for j in range(kw):
+            s = i * dh * wp + j * dw
+            planes[:, :, s:s + run] += src[:, i, j].swapaxes(0, 1)
+    if padded:
+        t, left = g.lo
+        out[...] = target[:, :, t:t + h, left:left + w]
+
+
+def _col2im_strided(cols, g: _Geom, out) -> None:
+    """_col2im for strided windows: cols (N, C, KH, KW, OH, OW) summed into out (N, C, H, W)."""
     h, w = g.inp
-    if g.k == (1, 1) and g.s == (1, 1) and not g.padded() and g.out == (h, w):
-        return cols.reshape(n, c, h, w)
-    if g.s == (1, 1) and g.out[1] == w:
-        return _col2im_rows(cols, g)
     regions = g.regions()
     overlap = g.overlapping()
     full = [r for r in regions if _covers(r[3], h, w)]
@@ -306,135 +386,56 @@ def _col2im(cols, g: _Geom):
         # an offset that touches every input position is written first: no zero fill
         regions.remove(full[0])
         regions.insert(0, full[0])
-    out = (xp.empty if full else xp.zeros)((n, c, h, w), cols.dtype)
-    block = max(1, _CHUNK // max(1, c * h * w))
-
-    def add(a, b):
-        for start in range(a, b, block):
-            stop = min(b, start + block)
-            for r, (i, j, (oh, ow), (ih, iw)) in enumerate(regions):
-                if overlap and (r or not full):
-                    out[start:stop, :, ih, iw] += cols[start:stop, :, i, j, oh, ow]
-                else:  # every input position is hit by one offset at most
-                    out[start:stop, :, ih, iw] = cols[start:stop, :, i, j, oh, ow]
-    _split(n, cols.size, add, xp)
-    return out
+    else:
+        out[...] = 0
+    for r, (i, j, (oh, ow), (ih, iw)) in enumerate(regions):
+        if overlap and (r or not full):
+            out[:, :, ih, iw] += cols[:, :, i, j, oh, ow]
+        else:  # every input position is hit by one offset at most
+            out[:, :, ih, iw] = cols[:, :, i, j, oh, ow]
 
 
-def _col2im_rows(cols, g: _Geom):
-    """_col2im when output rows are as wide as input rows (stride 1, 'same' width).
-
-    Then offset (i, j) moves every column value by one constant along the flattened H*W
-    plane, so each add is one long contiguous run instead of short rows. Values that would
-    wrap into a neighbouring row are the ones outside the input: they are zeroed first.
-    """
-    xp = backend.xp_of(cols)
-    n, c, kh, kw, oh, ow = cols.shape
-    h, w = g.inp
-    plane = h * w
-    plan = []  # (offset index, source range, target range) on the flattened planes
-    for i in range(kh):
-        rows, _ = _span(oh, h, i * g.d[0] - g.lo[0], 1)
-        if rows is None:
-            continue
-        for j in range(kw):
-            shift = (i * g.d[0] - g.lo[0]) * w + j * g.d[1] - g.lo[1]
-            q0, q1 = rows.start * ow, rows.stop * ow
-            t0, t1 = q0 + shift, q1 + shift
-            q0, t0 = q0 - min(t0, 0), max(t0, 0)
-            q1, t1 = q1 - max(t1 - plane, 0), min(t1, plane)
-            if q1 > q0:
-                plan.append((i * kw + j, q0, q1, t0, t1))
-    # per kernel column j: the output columns whose input column lies outside the input
-    edges = []
-    for j in range(kw):
-        cols_j, _ = _span(ow, w, j * g.d[1] - g.lo[1], 1)
-        lo, hi = (0, 0) if cols_j is None else (cols_j.start, cols_j.stop)
-        if lo > 0 or hi < ow:
-            edges.append((j, lo, hi))
-    first = next((p for p in plan if p[3] == 0 and p[4] == plane), None)
-    if first is not None:
-        plan.remove(first)
-        plan.insert(0, first)
-    out = (xp.empty if first is not None else xp.zeros)((n, c, h, w), cols.dtype)
-    flat_out = out.reshape(n * c, plane)
-    flat_cols = cols.reshape(n * c, kh * kw, oh * ow)
-    block = max(1, _CHUNK // max(1, plane))  # planes per block
-
-    def add(a, b):
-        for start in range(a * c, b * c, block):
-            stop = min(b * c, start + block)
-            part = cols.reshape(n * c, kh, kw, oh, ow)[start:stop]
-            for j, lo, hi in edges:
-                part[:, :, j, :, :lo] = 0
-                part[:, :, j, :, hi:] = 0
-            dst, src = flat_out[start:stop], flat_cols[start:stop]
-            for r, (k, q0, q1, t0, t1) in enumerate(plan):
-                if r == 0 and first is not None:
-                    dst[:, t0:t1] = src[:, k, q0:q1]
-                else:
-                    dst[:, t0:t1] += src[:, k, q0:q1]
-    _split(n, cols.size, add, xp)
-    return out
+def _zero_garbage_for(w, gcols, g: _Geom) -> None:
+    """A non-finite weight turns the zero garbage of the output gradient into NaN columns."""
+    xp = backend.xp_of(w)
+    if g.row > g.out[1] and (xp is not np or not np.isfinite(w).all()):
+        _zero_garbage(gcols, g)
 
 
-def _conv_forward(x, w, g: _Geom, groups: int):
-    """out (N, O, OH, OW) and the columns it was computed from."""
+def _conv_forward(x, w, g: _Geom, groups: int, bias=None):
+    """Convolution of x (N, C, H, W) with w (O, C/groups, KH, KW) -> (N, O, OH, OW)."""
     xp = backend.xp_of(x)
     n, o = x.shape[0], w.shape[0]
-    cols = _im2col(x, g)
-    length = g.out[0] * g.out[1]
-    k = w[0].size  # C/groups * KH * KW
-    if groups == 1:
-        # (O, C*KH*KW) @ (N, C*KH*KW, OH*OW): one GEMM per image, straight into NCHW
-        out = xp.matmul(w.reshape(o, k), cols.reshape(n, k, length))
-    else:
-        out = xp.matmul(w.reshape(groups, o // groups, k), cols.reshape(n, groups, k, length))
-    return out.reshape(n, o, g.out[0], g.out[1]), cols
+    out = xp.empty((n, o) + g.out, x.dtype)
+    chunks, cols_buf, rows_buf = _chunk_plan(n, o, w[0].size * groups, g, x.dtype, xp)
+    for a, b in chunks:
+        rows = _weight_times(w, _columns(x[a:b], g, cols_buf), groups, rows_buf)
+        _from_rows(rows, g, out[a:b], bias)
+    return out
 
 
-def _conv_grad_weight(gy, cols, groups: int, w_shape):
-    """dL/dweight from the output gradient (N, O, OH, OW) and the forward's columns."""
-    xp = backend.xp_of(gy)
-    n, o = gy.shape[:2]
-    length = gy.shape[2] * gy.shape[3]
-    k = math.prod(w_shape[1:])
-    # one GEMM per image into (N, O, C*KH*KW), then the sum over images
-    per_image = _scratch.empty((n, o, k), gy.dtype, xp)
-    if groups == 1:
-        xp.matmul(gy.reshape(n, o, length), cols.reshape(n, k, length).swapaxes(1, 2),
-                  out=per_image)
-    else:
-        xp.matmul(gy.reshape(n, groups, o // groups, length),
-                  cols.reshape(n, groups, k, length).swapaxes(2, 3),
-                  out=per_image.reshape(n, groups, o // groups, k))
-    return per_image.sum(axis=0).reshape(w_shape)
+def _conv_backward(gy, x, w, g: _Geom, groups: int, need_x: bool, need_w: bool):
+    """(dL/dx, dL/dw) of the convolution from the output gradient gy (N, O, OH, OW).
 
-
-def _conv_grad_input(gy, w, g: _Geom, groups: int):
-    """dL/dinput (N, C, H, W): the output gradient through the weight, then col2im."""
+    Either may be None (not needed); x is only read when need_w.
+    """
     xp = backend.xp_of(gy)
     n, o = gy.shape[:2]
     c = w.shape[1] * groups
-    length = gy.shape[2] * gy.shape[3]
-    k = w[0].size
-    if groups == 1:
-        gcols = _scratch.empty((n, k, length), gy.dtype, xp)
-        xp.matmul(w.reshape(o, k).T, gy.reshape(n, o, length), out=gcols)
-    else:
-        wg = w.reshape(groups, o // groups, k).swapaxes(1, 2)
-        gcols = _scratch.empty((n, groups, k, length), gy.dtype, xp)
-        xp.matmul(wg, gy.reshape(n, groups, o // groups, length), out=gcols)
-    return _col2im(gcols.reshape(n, c, g.k[0], g.k[1], g.out[0], g.out[1]), g)
-
-
-def _bias_grad(gy):
-    n, o = gy.shape[:2]
-    return gy.reshape(n, o, gy.shape[2] * gy.shape[3]).sum(axis=2).sum(axis=0)
-
-
-def _contiguous(a):
-    return a if a.flags.c_contiguous else backend.xp_of(a).ascontiguousarray(a)
+    gx = xp.empty((n, c) + g.inp, gy.dtype) if need_x else None
+    gw = xp.zeros(w.shape, gy.dtype) if need_w else None
+    chunks, cols_buf, rows_buf = _chunk_plan(n, o, w[0].size * groups, g, gy.dtype, xp)
+    weight_nan = g.row > g.out[1] and (xp is not np or not np.isfinite(w).all())
+    for a, b in chunks:
+        rows = _to_rows(gy[a:b], g, rows_buf)
+        if need_w:
+            gw += _grad_weight(rows, _columns(x[a:b], g, cols_buf), g, groups, w.shape)
+        if need_x:
+            gcols = _weight_t_times(w, rows, groups, cols_buf)
+            if weight_nan:  # inf * zero garbage is NaN: keep it out of the input gradient
+                _zero_garbage(gcols, g)
+            _col2im(gcols, g, gx[a:b])
+    return gx, gw
 
 
 class Convolution(Function):
@@ -446,36 +447,23 @@ class Convolution(Function):
     def forward(ctx, input, weight, bias, g, groups, shape4, out_shape):
         x = input._data.reshape(shape4)
         w = weight._data
-        out, cols = _conv_forward(x, w.reshape(w.shape[:2] + g.k), g, groups)
-        if bias is not None:
-            out += bias._data.reshape(-1, 1, 1)
+        out = _conv_forward(x, w, g, groups, None if bias is None else bias._data)
         ctx.g, ctx.groups, ctx.shape4, ctx.in_shape = g, groups, shape4, input._data.shape
         need_w = ctx.needs_input_grad[1]
         ctx.save_for_backward(weight, input if need_w else None)
-        # The columns are rebuilt in backward rather than kept: kept, every layer's columns
-        # stay alive until backward (240 MB in the benchmark CNN, more than its activations);
-        # rebuilt, one scratch buffer serves all layers, for ~10% of the step's time.
-        del cols
         return out.reshape(out_shape)
 
     @staticmethod
     def backward(ctx, grad):
         weight, input = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        g, groups = ctx.g, ctx.groups
+        g, shape4 = ctx.g, ctx.shape4
         w = weight._data
-        w4 = w.reshape(w.shape[:2] + g.k)
-        gy = _contiguous(grad._data).reshape(ctx.shape4[:1] + (w.shape[0],) + g.out)
-        gw = gx = gb = None
-        if need_w:
-            cols = _im2col(input._data.reshape(ctx.shape4), g)
-            gw = _conv_grad_weight(gy, cols, groups, w.shape)
-            del cols  # frees the scratch buffer for the input gradient's columns
-        if need_x:
-            gx = _conv_grad_input(gy, w4, g, groups).reshape(ctx.in_shape)
-        if need_b:
-            gb = _bias_grad(gy)
-        return gx, gw, gb, None, None, None, None
+        gy = grad._data.reshape((shape4[0], w.shape[0]) + g.out)
+        x = input._data.reshape(shape4) if need_w else None
+        gx, gw = _conv_backward(gy, x, w, g, ctx.groups, need_x, need_w)
+        gb = gy.sum(axis=(0, 2, 3)) if need_b else None
+        return None if gx is None else gx.reshape(ctx.in_shape), gw, gb, None, None, None, None
 
 
 class ConvolutionTranspose(Function):
@@ -489,9 +477,7 @@ class ConvolutionTranspose(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, g, groups, shape4, out_shape):
         x = input._data.reshape(shape4)
-        w = weight._data
-        w4 = w.reshape(w.shape[:2] + g.k)
-        out = _conv_grad_input(_contiguous(x), w4, g, groups)
+        out, _ = _conv_backward(x, None, weight._data, g, groups, True, False)
         if bias is not None:
             out += bias._data.reshape(-1, 1, 1)
         ctx.g, ctx.groups, ctx.shape4 = g, groups, shape4
@@ -504,18 +490,18 @@ class ConvolutionTranspose(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         g, groups = ctx.g, ctx.groups
         w = weight._data
-        w4 = w.reshape(w.shape[:2] + g.k)
         n, c_out = ctx.shape4[0], w.shape[1] * groups
-        gy = _contiguous(grad._data).reshape((n, c_out) + g.inp)
+        gy = grad._data.reshape((n, c_out) + g.inp)
         gx = gw = gb = None
-        if need_x or need_w:
-            gx4, cols = _conv_forward(gy, w4, g, groups)
-            if need_x:
-                gx = gx4.reshape(input.shape)
-            if need_w:
-                gw = _conv_grad_weight(input._data.reshape(ctx.shape4), cols, groups, w.shape)
+        if need_x:
+            gx = _conv_forward(gy, w, g, groups).reshape(input.shape)
+        if need_w:
+            # the transposed conv's weight gradient is the conv's, with the roles of its
+            # input (gy here) and output gradient (this op's input) swapped
+            _, gw = _conv_backward(input._data.reshape(ctx.shape4), gy, w, g, groups, False,
+                                   True)
         if need_b:
-            gb = _bias_grad(gy)
+            gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb, None, None, None, None
 
 
