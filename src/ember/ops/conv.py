@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .. import backend, dtypes
+from ..backend import blas
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -50,7 +51,8 @@ def _executor() -> ThreadPoolExecutor:
     global _pool, _pool_pid
     # a forked child (DataLoader worker) inherits the pool object but not its threads
     if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="ember-conv")
+        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="ember-conv",
+                                   initializer=blas.limit_current_thread, initargs=(1,))
         _pool_pid = os.getpid()
     return _pool
 
@@ -211,19 +213,35 @@ _CHUNK_BYTES = 4 << 20  # columns plus GEMM output per chunk on the CPU: about t
 _GPU_CHUNK_BYTES = 1 << 30  # on a GPU, only a bound on the scratch memory
 
 
-def _chunks(n: int, per_image: int, xp):
-    """Image ranges [a, b) for chunks whose scratch (per_image bytes per image) fits."""
+def _for_chunks(n: int, per_image: int, xp, body) -> list:
+    """body(a, b, scratch) for image ranges [a, b) of about _CHUNK_BYTES; its results.
+
+    ``scratch`` is a dict the body keeps its chunk buffers in, one per thread. On the CPU the
+    chunks are shared among the worker threads, whose BLAS calls are single-threaded, so both
+    cores copy as well as multiply. Leaving the GEMMs to a multi-threaded BLAS instead loses
+    twice: the copies run on one core, and OpenBLAS' idle workers spin for ~0.1 s after each
+    call, which here made the main thread's copies 3x slower.
+    """
     step = max(1, (_CHUNK_BYTES if xp is np else _GPU_CHUNK_BYTES) // max(1, per_image))
-    return [(a, min(n, a + step)) for a in range(0, n, step)]
+    chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
+    k = min(_THREADS, len(chunks)) if xp is np and blas.available() else 1
+    if k <= 1:
+        scratch = {}
+        return [body(a, b, scratch) for a, b in chunks]
+
+    def worker(t):
+        scratch = {}
+        return [body(a, b, scratch) for a, b in chunks[t::k]]
+    futures = [_executor().submit(worker, t) for t in range(k)]
+    return [r for f in futures for r in f.result()]
 
 
-def _chunk_plan(n: int, rows_channels: int, cols_rows: int, g: _Geom, dtype, xp):
-    """The chunks, and scratch arrays for one chunk's columns and GEMM rows."""
-    it = np.dtype(dtype).itemsize
-    chunks = _chunks(n, (rows_channels + cols_rows) * g.run * it, xp)
-    m = chunks[0][1] - chunks[0][0] if chunks else 0
-    return chunks, xp.empty((cols_rows, m, g.run), dtype), xp.empty((rows_channels, m, g.run),
-                                                                      dtype)
+def _buffer(scratch: dict, name: str, shape, dtype, xp):
+    """A chunk buffer of at least `shape` (P, images, run), reused across a thread's chunks."""
+    buf = scratch.get(name)
+    if buf is None or buf.shape[1] < shape[1]:
+        buf = scratch[name] = xp.empty(shape, dtype)
+    return buf
 
 
 def _strided(a, shape, strides, offset: int = 0):
@@ -405,12 +423,15 @@ def _zero_garbage_for(w, gcols, g: _Geom) -> None:
 def _conv_forward(x, w, g: _Geom, groups: int, bias=None):
     """Convolution of x (N, C, H, W) with w (O, C/groups, KH, KW) -> (N, O, OH, OW)."""
     xp = backend.xp_of(x)
-    n, o = x.shape[0], w.shape[0]
+    n, o, k_all = x.shape[0], w.shape[0], w[0].size * groups
     out = xp.empty((n, o) + g.out, x.dtype)
-    chunks, cols_buf, rows_buf = _chunk_plan(n, o, w[0].size * groups, g, x.dtype, xp)
-    for a, b in chunks:
-        rows = _weight_times(w, _columns(x[a:b], g, cols_buf), groups, rows_buf)
+
+    def chunk(a, b, scratch):
+        cols = _columns(x[a:b], g, _buffer(scratch, "cols", (k_all, b - a, g.run), x.dtype, xp))
+        rows = _weight_times(w, cols, groups,
+                             _buffer(scratch, "rows", (o, b - a, g.run), x.dtype, xp))
         _from_rows(rows, g, out[a:b], bias)
+    _for_chunks(n, (o + k_all) * g.run * x.itemsize, xp, chunk)
     return out
 
 
@@ -420,21 +441,29 @@ def _conv_backward(gy, x, w, g: _Geom, groups: int, need_x: bool, need_w: bool):
     Either may be None (not needed); x is only read when need_w.
     """
     xp = backend.xp_of(gy)
-    n, o = gy.shape[:2]
-    c = w.shape[1] * groups
-    gx = xp.empty((n, c) + g.inp, gy.dtype) if need_x else None
-    gw = xp.zeros(w.shape, gy.dtype) if need_w else None
-    chunks, cols_buf, rows_buf = _chunk_plan(n, o, w[0].size * groups, g, gy.dtype, xp)
+    n, o, k_all = gy.shape[0], gy.shape[1], w[0].size * groups
+    gx = xp.empty((n, w.shape[1] * groups) + g.inp, gy.dtype) if need_x else None
+    # inf * the zero garbage of the rows is NaN: keep it out of the input gradient
     weight_nan = g.row > g.out[1] and (xp is not np or not np.isfinite(w).all())
-    for a, b in chunks:
-        rows = _to_rows(gy[a:b], g, rows_buf)
-        if need_w:
-            gw += _grad_weight(rows, _columns(x[a:b], g, cols_buf), g, groups, w.shape)
+
+    def chunk(a, b, scratch):
+        m = b - a
+        rows = _to_rows(gy[a:b], g, _buffer(scratch, "rows", (o, m, g.run), gy.dtype, xp))
+        cols_buf = _buffer(scratch, "cols", (k_all, m, g.run), gy.dtype, xp)
+        gw = _grad_weight(rows, _columns(x[a:b], g, cols_buf), g, groups, w.shape) \
+            if need_w else None
         if need_x:
             gcols = _weight_t_times(w, rows, groups, cols_buf)
-            if weight_nan:  # inf * zero garbage is NaN: keep it out of the input gradient
+            if weight_nan:
                 _zero_garbage(gcols, g)
             _col2im(gcols, g, gx[a:b])
+        return gw
+    partials = _for_chunks(n, (o + k_all) * g.run * gy.itemsize, xp, chunk)
+    gw = None
+    if need_w:
+        gw = xp.zeros(w.shape, gy.dtype)
+        for part in partials:  # in chunk order per thread: the same sum on every run
+            gw += part
     return gx, gw
 
 
