@@ -139,10 +139,15 @@ def test_pooling_threaded_path_matches_torch(monkeypatch):
 
 @needs_torch
 @pytest.mark.parametrize("chunk_bytes", [1, 3000])
-def test_conv_in_chunks_of_images_matches_torch(monkeypatch, chunk_bytes):
+@pytest.mark.parametrize("threads", [True, False])
+def test_conv_in_chunks_of_images_matches_torch(monkeypatch, chunk_bytes, threads):
     # normally each chunk is a few MB of columns; force chunks of one and of a few images
-    # (the last chunk shorter), for both the wide (stride 1) and the strided layouts
+    # (the last chunk shorter), for both the wide (stride 1) and the strided layouts, shared
+    # among threads or (no BLAS thread control) all on the calling thread
     monkeypatch.setattr(C, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(C, "_THREADS", 3)
+    if not threads:
+        monkeypatch.setattr(C.blas, "available", lambda: False)
     rng = np.random.default_rng(19)
     arrays = [_rand(rng, (5, 3, 6, 7)), _rand(rng, (4, 3, 3, 3)), _rand(rng, (4,))]
     for kw in [dict(padding=1), dict(stride=2, padding=(0, 1)), dict(dilation=2, groups=1)]:

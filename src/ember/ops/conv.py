@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -51,8 +51,7 @@ def _executor() -> ThreadPoolExecutor:
     global _pool, _pool_pid
     # a forked child (DataLoader worker) inherits the pool object but not its threads
     if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="ember-conv",
-                                   initializer=blas.limit_current_thread, initargs=(1,))
+        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="ember-conv")
         _pool_pid = os.getpid()
     return _pool
 
@@ -217,7 +216,7 @@ def _for_chunks(n: int, per_image: int, xp, body) -> list:
     """body(a, b, scratch) for image ranges [a, b) of about _CHUNK_BYTES; its results.
 
     ``scratch`` is a dict the body keeps its chunk buffers in, one per thread. On the CPU the
-    chunks are shared among the worker threads, whose BLAS calls are single-threaded, so both
+    chunks are shared among the worker threads, with BLAS single-threaded meanwhile, so both
     cores copy as well as multiply. Leaving the GEMMs to a multi-threaded BLAS instead loses
     twice: the copies run on one core, and OpenBLAS' idle workers spin for ~0.1 s after each
     call, which here made the main thread's copies 3x slower.
@@ -232,7 +231,9 @@ def _for_chunks(n: int, per_image: int, xp, body) -> list:
     def worker(t):
         scratch = {}
         return [body(a, b, scratch) for a, b in chunks[t::k]]
-    futures = [_executor().submit(worker, t) for t in range(k)]
+    with blas.single_threaded():
+        futures = [_executor().submit(worker, t) for t in range(k)]
+        wait(futures)  # all of them, even when one fails
     return [r for f in futures for r in f.result()]
 
 
