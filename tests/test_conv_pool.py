@@ -131,7 +131,7 @@ def test_conv_transpose1d_matches_torch():
 def test_pooling_threaded_path_matches_torch(monkeypatch):
     # pooling's batch-chunked threads normally start at ~4M elements; force them on a small case
     monkeypatch.setattr(C, "_MIN_PARALLEL", 0)
-    monkeypatch.setattr(C, "_THREADS", 3)
+    monkeypatch.setattr(C.threads, "THREADS", 3)
     rng = np.random.default_rng(4)
     _compare(lambda x: C.max_pool2d(x, 3, 2, 1), lambda x: TF.max_pool2d(x, 3, 2, 1),
              [_rand(rng, (5, 3, 8, 8), ties=True)], rng)
@@ -145,7 +145,7 @@ def test_conv_in_chunks_of_images_matches_torch(monkeypatch, chunk_bytes, thread
     # (the last chunk shorter), for both the wide (stride 1) and the strided layouts, shared
     # among threads or (no BLAS thread control) all on the calling thread
     monkeypatch.setattr(C, "_CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(C, "_THREADS", 3)
+    monkeypatch.setattr(C.threads, "THREADS", 3)
     if not threads:
         monkeypatch.setattr(C.blas, "available", lambda: False)
     rng = np.random.default_rng(19)

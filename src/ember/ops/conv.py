@@ -14,57 +14,26 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
-from concurrent.futures import ThreadPoolExecutor, wait
+import threading
 
 import numpy as np
 
 from .. import backend, dtypes
-from ..backend import blas
+from ..backend import blas, threads
 from ..autograd.function import Function
 from ..tensor import Tensor
 
 _make = Tensor._make
 
 
-# -- threads for the memory-bound loops (CPU only) ------------------------------------------
-_MIN_PARALLEL = 1 << 22  # elements; below this a thread hand-off costs more than it saves
-_pool = None
-_pool_pid = None
-
-
-def _n_threads() -> int:
-    env = os.environ.get("EMBER_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
-    return max(1, min(n, 8))
-
-
-_THREADS = _n_threads()
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _pool, _pool_pid
-    # a forked child (DataLoader worker) inherits the pool object but not its threads
-    if _pool is None or _pool_pid != os.getpid():
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="ember-conv")
-        _pool_pid = os.getpid()
-    return _pool
-
-
 def _split(n: int, work: int, fn, xp) -> None:
     """Calls fn(start, stop) over [0, n), in a few threads when the array work is large."""
-    k = min(_THREADS, n) if xp is np and work >= _MIN_PARALLEL else 1
-    if k <= 1:
-        fn(0, n)
-        return
-    bounds = [(n * t // k, n * (t + 1) // k) for t in range(k)]
-    for f in [_executor().submit(fn, a, b) for a, b in bounds]:
-        f.result()
+    k = max(1, min(threads.THREADS, n)) if xp is np and work >= _MIN_PARALLEL else 1
+    threads.run_shared([(n * t // k, n * (t + 1) // k) for t in range(k)], lambda ab: fn(*ab),
+                       k)
+
+
+_MIN_PARALLEL = 1 << 22  # elements of work for _split; below this one thread does it
 
 
 # -- argument handling -----------------------------------------------------------------------
@@ -223,18 +192,17 @@ def _for_chunks(n: int, per_image: int, xp, body) -> list:
     """
     step = max(1, (_CHUNK_BYTES if xp is np else _GPU_CHUNK_BYTES) // max(1, per_image))
     chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
-    k = min(_THREADS, len(chunks)) if xp is np and blas.available() else 1
-    if k <= 1:
+    if xp is not np or not blas.available():
         scratch = {}
         return [body(a, b, scratch) for a, b in chunks]
+    per_thread = threading.local()  # each thread's chunk buffers
 
-    def worker(t):
-        scratch = {}
-        return [body(a, b, scratch) for a, b in chunks[t::k]]
+    def run(ab):
+        if not hasattr(per_thread, "scratch"):
+            per_thread.scratch = {}
+        return body(*ab, per_thread.scratch)
     with blas.single_threaded():
-        futures = [_executor().submit(worker, t) for t in range(k)]
-        wait(futures)  # all of them, even when one fails
-    return [r for f in futures for r in f.result()]
+        return threads.run_shared(chunks, run, threads.THREADS)
 
 
 def _buffer(scratch: dict, name: str, shape, dtype, xp):

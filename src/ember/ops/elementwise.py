@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import _checks, backend, dtypes
+from ..backend import threads
 from ..autograd.function import Function
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
@@ -368,18 +369,35 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    """By blocks of the first axis, threaded when large (backend.threads)."""
+
     @staticmethod
     def forward(ctx, a):
         x = a._data
         ctx.save_output()
-        return backend.xp_of(x).maximum(x, 0, dtype=x.dtype) if x.dtype.kind != "b" else x.copy()
+        if x.dtype.kind == "b":
+            return x.copy()
+        xp = backend.xp_of(x)
+        if x.ndim == 0:
+            return xp.maximum(x, 0, dtype=x.dtype)
+        out = xp.empty(x.shape, x.dtype)
+        threads.for_blocks(x.shape[0], x.nbytes // max(1, x.shape[0]),
+                           lambda i, j: xp.maximum(x[i:j], 0, out=out[i:j]), xp)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         y = ctx.saved_output
         if _State.enabled:  # create_graph
             return grad * (y > 0)
-        return grad._data * (y._data > 0)
+        g, y = grad._data, y._data
+        if y.ndim == 0:
+            return g * (y > 0)
+        xp = backend.xp_of(y)
+        out = xp.empty(y.shape, g.dtype)
+        threads.for_blocks(y.shape[0], out.nbytes // max(1, y.shape[0]),
+                           lambda i, j: xp.multiply(g[i:j], y[i:j] > 0, out=out[i:j]), xp)
+        return out
 
 
 class Erf(Function):

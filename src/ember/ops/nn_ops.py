@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import _checks, backend
+from ..backend import threads
 from ..autograd.function import Function
 from ..autograd.grad_mode import _State
 from ..tensor import Tensor
@@ -188,7 +189,16 @@ def _affine(xhat, weight, bias, shape):
     return out
 
 
+def _by_blocks(x, fn) -> list:
+    """fn(a, b) over blocks of x's first axis, threaded when x is large (backend.threads)."""
+    rows = x.shape[0] if x.ndim else 1
+    return threads.for_blocks(rows, x.nbytes // max(1, rows), fn, backend.xp_of(x))
+
+
 class BatchNorm(Function):
+    """Each pass over the input runs by blocks of images: threaded, and a block's later
+    passes find it in the cache."""
+
     @staticmethod
     def forward(ctx, input, weight, bias, running_mean, running_var, training, momentum, eps):
         x = input._data
@@ -196,10 +206,16 @@ class BatchNorm(Function):
         c = x.shape[1]
         shape = (1, c) + (1,) * (x.ndim - 2)
         n = x.size // c
+        out = xp.empty(x.shape, x.dtype)
         if training:
-            mean = _channel_sum(x) * x.dtype.type(1.0 / n)
-            xc = x - mean.reshape(shape)
-            var = _channel_sum(xc, xc) * x.dtype.type(1.0 / n)
+            mean = sum(_by_blocks(x, lambda a, b: _channel_sum(x[a:b]))) * x.dtype.type(1.0 / n)
+            m = mean.reshape(shape)
+
+            def center(a, b):
+                xc = out[a:b]
+                xp.subtract(x[a:b], m, out=xc)
+                return _channel_sum(xc, xc)
+            var = sum(_by_blocks(x, center)) * x.dtype.type(1.0 / n)
             if running_mean is not None:
                 _update_running(running_mean, mean, momentum)
             if running_var is not None:
@@ -208,42 +224,61 @@ class BatchNorm(Function):
             mean = running_mean._data.astype(x.dtype, copy=False)
             var = running_var._data.astype(x.dtype, copy=False)
         invstd = 1 / xp.sqrt(var + eps)
-        scale = invstd if weight is None else invstd * weight._data
-        if training:
-            xc *= scale.reshape(shape)
-            if bias is not None:
-                xc += bias._data.reshape(shape)
+        scale = (invstd if weight is None else invstd * weight._data).reshape(shape)
+        if training:  # out holds x - mean
+            b4 = None if bias is None else bias._data.reshape(shape)
+
+            def affine(a, b):
+                out[a:b] *= scale
+                if b4 is not None:
+                    out[a:b] += b4
         else:  # one affine map x * scale + shift: two passes over x instead of three
-            shift = -mean * scale if bias is None else bias._data - mean * scale
-            xc = x * scale.reshape(shape)
-            xc += shift.reshape(shape)
+            shift = (-mean.reshape(shape) * scale if bias is None else
+                     bias._data.reshape(shape) - mean.reshape(shape) * scale)
+
+            def affine(a, b):
+                xp.multiply(x[a:b], scale, out=out[a:b])
+                out[a:b] += shift
+        _by_blocks(x, affine)
         ctx.save_for_backward(input, weight)
         ctx.mean, ctx.invstd, ctx.training, ctx.n = mean, invstd, training, n
-        return xc
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         input, weight = ctx.saved_tensors
         g, x = grad._data, input._data
+        xp = backend.xp_of(x)
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         training, invstd = ctx.training, ctx.invstd
-        xc = x - ctx.mean.reshape(shape)
-        gb = _channel_sum(g) if need_b or (need_x and training) else None
-        gxc = _channel_sum(g, xc) if need_w or (need_x and training) else None
+        m = ctx.mean.reshape(shape)
+        gb = gxc = None
+        if need_b or need_w or (need_x and training):
+            def sums(a, b):
+                return _channel_sum(g[a:b]), _channel_sum(g[a:b], x[a:b] - m)
+            parts = _by_blocks(x, sums)
+            gb, gxc = sum(p[0] for p in parts), sum(p[1] for p in parts)
         dx = None
         if need_x:
-            scale = invstd if weight is None else invstd * weight._data
+            scale = (invstd if weight is None else invstd * weight._data).reshape(shape)
+            dx = xp.empty(x.shape, g.dtype)
             if training:
-                inv_n = 1.0 / ctx.n
-                # dx = scale * (g - mean(g) - xhat * mean(g * xhat)), written into xc
-                xc *= (-(invstd * invstd) * gxc * inv_n).reshape(shape)
-                xc += g
-                xc -= (gb * inv_n).reshape(shape)
-                xc *= scale.reshape(shape)
-                dx = xc
+                # dx = scale * (g - mean(g) - xhat * mean(g * xhat))
+                k1 = (-(invstd * invstd) * gxc * (1.0 / ctx.n)).reshape(shape)
+                k2 = (gb * (1.0 / ctx.n)).reshape(shape)
+
+                def apply(a, b):
+                    d = dx[a:b]
+                    xp.subtract(x[a:b], m, out=d)
+                    d *= k1
+                    d += g[a:b]
+                    d -= k2
+                    d *= scale
             else:
-                dx = g * scale.reshape(shape)
+                def apply(a, b):
+                    xp.multiply(g[a:b], scale, out=dx[a:b])
+            _by_blocks(x, apply)
         gw = gxc * invstd if need_w else None
         return dx, gw, gb if need_b else None, None, None, None, None, None
 

@@ -1,0 +1,69 @@
+"""backend.threads, and the ops that run by blocks in it, with blocks forced on small arrays."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.backend import threads
+
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+
+
+@pytest.fixture
+def tiny_blocks(monkeypatch):
+    # every array is threaded, one first-axis entry per block, over 3 threads
+    monkeypatch.setattr(threads, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(threads, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(threads, "THREADS", 3)
+
+
+def test_run_shared_keeps_item_order_and_uses_threads(tiny_blocks):
+    seen = set()
+
+    def square(i):
+        seen.add(threading.get_ident())
+        return i * i
+    assert threads.run_shared(list(range(10)), square, 3) == [i * i for i in range(10)]
+    assert len(seen) > 1
+    assert threads.for_blocks(5, 4, lambda a, b: (a, b), np) == [(i, i + 1) for i in range(5)]
+    assert threads.for_blocks(1, 4, lambda a, b: (a, b), np) == [(0, 1)]
+
+
+def test_run_shared_waits_for_every_thread_before_raising(tiny_blocks):
+    done = []
+
+    def work(i):
+        if i == 0:
+            raise ValueError("item 0")
+        done.append(i)
+    with pytest.raises(ValueError, match="item 0"):
+        threads.run_shared(list(range(6)), work, 3)
+    assert {1, 2, 4, 5} <= set(done)  # the other threads' items (the failing one stops)
+
+
+@needs_torch
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_and_relu_by_blocks_match_torch(tiny_blocks, training):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3, 4, 6)).astype(np.float32) * 2 + 1
+    w, b = rng.standard_normal(3).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    mean, var = rng.standard_normal(3).astype(np.float32), rng.random(3).astype(np.float32) + .5
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    for lib, fn in ((ember, F), (torch, torch.nn.functional)):
+        xs, ws, bs = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        rm, rv = lib.tensor(mean.copy()), lib.tensor(var.copy())
+        y = fn.relu(fn.batch_norm(xs, rm, rv, ws, bs, training=training))
+        y.backward(lib.tensor(g))
+        results.append([t.detach().numpy() for t in (y, xs.grad, ws.grad, bs.grad, rm, rv)])
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
