@@ -179,6 +179,7 @@ def _out_len(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
 
 _CHUNK_BYTES = 4 << 20  # columns plus GEMM output per chunk on the CPU: about the L2 cache
 _GPU_CHUNK_BYTES = 1 << 30  # on a GPU, only a bound on the scratch memory
+_MIN_THREADED_BYTES = 16 << 20  # smaller convs stay on the calling thread, BLAS threaded
 
 
 def _for_chunks(n: int, per_image: int, xp, body) -> list:
@@ -192,7 +193,7 @@ def _for_chunks(n: int, per_image: int, xp, body) -> list:
     """
     step = max(1, (_CHUNK_BYTES if xp is np else _GPU_CHUNK_BYTES) // max(1, per_image))
     chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
-    if xp is not np or not blas.available():
+    if xp is not np:
         scratch = {}
         return [body(a, b, scratch) for a, b in chunks]
     per_thread = threading.local()  # each thread's chunk buffers
@@ -201,8 +202,9 @@ def _for_chunks(n: int, per_image: int, xp, body) -> list:
         if not hasattr(per_thread, "scratch"):
             per_thread.scratch = {}
         return body(*ab, per_thread.scratch)
+    big = n * per_image >= _MIN_THREADED_BYTES and blas.available()
     with blas.single_threaded():
-        return threads.run_shared(chunks, run, threads.THREADS)
+        return threads.run_shared(chunks, run, threads.THREADS if big else 1)
 
 
 def _buffer(scratch: dict, name: str, shape, dtype, xp):
@@ -318,8 +320,10 @@ def _grad_weight(rows, cols, g: _Geom, groups: int, w_shape):
     k = math.prod(w_shape[1:])
 
     def product():
-        return xp.matmul(rows.reshape(groups, o // groups, n * run),
-                         cols.reshape(groups, k, n * run).swapaxes(1, 2)).reshape(w_shape)
+        # as (columns @ rows^T)^T: OpenBLAS is ~1.4x faster with the long K on this side
+        gw_t = xp.matmul(cols.reshape(groups, k, n * run),
+                         rows.reshape(groups, o // groups, n * run).swapaxes(1, 2))
+        return gw_t.swapaxes(1, 2).reshape(w_shape)
     if xp is not np:
         _zero_garbage(cols, g)
         return product()
