@@ -145,7 +145,7 @@ def test_conv_in_chunks_of_images_matches_torch(monkeypatch, chunk_bytes, thread
     # (the last chunk shorter), for both the wide (stride 1) and the strided layouts, shared
     # among threads or (no BLAS thread control) all on the calling thread
     monkeypatch.setattr(C, "_CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setattr(C, "_MIN_THREADED_BYTES", 0)
+    monkeypatch.setattr(C, "_ONE_CHUNK_BYTES", 0)
     monkeypatch.setattr(C.threads, "THREADS", 3)
     if not threads:
         monkeypatch.setattr(C.blas, "available", lambda: False)

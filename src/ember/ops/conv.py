@@ -103,11 +103,18 @@ class _Geom:
     ``o * s + i * d - lo``.
     """
 
-    __slots__ = ("k", "s", "d", "lo", "hi", "inp", "out")
+    __slots__ = ("k", "s", "d", "lo", "hi", "inp", "out", "padded_size", "wide", "row", "run")
 
     def __init__(self, k, s, d, lo, hi, inp, out):
         self.k, self.s, self.d, self.lo, self.hi = k, s, d, lo, hi
         self.inp, self.out = tuple(inp), tuple(out)
+        self.padded_size = tuple(n + a + b for n, a, b in zip(self.inp, lo, hi))
+        # stride 1: each output row is computed at the padded input's width (see _columns)
+        self.wide = tuple(s) == (1, 1)
+        # output elements per row in the GEMM's layout, and per image and channel (garbage
+        # included)
+        self.row = self.padded_size[1] if self.wide else self.out[1]
+        self.run = (self.out[0] - 1) * self.row + self.out[1]
 
     def regions(self):
         """(i, j, output slices, input slices) for each kernel offset that sees the input."""
@@ -121,25 +128,6 @@ class _Geom:
 
     def padded(self) -> bool:
         return any(self.lo) or any(self.hi)
-
-    @property
-    def padded_size(self) -> tuple:
-        return tuple(n + a + b for n, a, b in zip(self.inp, self.lo, self.hi))
-
-    @property
-    def wide(self) -> bool:
-        """Stride 1: each output row is computed at the padded input's width (see _columns)."""
-        return self.s == (1, 1)
-
-    @property
-    def row(self) -> int:
-        """Output elements per row in the GEMM's layout: padded width when wide, else OW."""
-        return self.padded_size[1] if self.wide else self.out[1]
-
-    @property
-    def run(self) -> int:
-        """Output elements per image and channel in the GEMM's layout (garbage included)."""
-        return (self.out[0] - 1) * self.row + self.out[1]
 
     def overlapping(self) -> bool:
         return any(d * (k - 1) + 1 > s for k, s, d in zip(self.k, self.s, self.d))
@@ -177,34 +165,38 @@ def _out_len(n: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
 # output columns (W-padding and kernel overhang) are garbage: forward drops them, and
 # backward gives them a zero output gradient.
 
-_CHUNK_BYTES = 4 << 20  # columns plus GEMM output per chunk on the CPU: about the L2 cache
+_CHUNK_BYTES = 4 << 20  # columns plus GEMM output per chunk of a big CPU convolution
 _GPU_CHUNK_BYTES = 1 << 30  # on a GPU, only a bound on the scratch memory
-_MIN_THREADED_BYTES = 16 << 20  # smaller convs stay on the calling thread, BLAS threaded
+_ONE_CHUNK_BYTES = 16 << 20  # a smaller CPU convolution is one chunk
 
 
 def _for_chunks(n: int, per_image: int, xp, body) -> list:
-    """body(a, b, scratch) for image ranges [a, b) of about _CHUNK_BYTES; its results.
+    """body(a, b, scratch) over chunks [a, b) of the n images; its results in chunk order.
 
-    ``scratch`` is a dict the body keeps its chunk buffers in, one per thread. On the CPU the
-    chunks are shared among the worker threads, with BLAS single-threaded meanwhile, so both
-    cores copy as well as multiply. Leaving the GEMMs to a multi-threaded BLAS instead loses
-    twice: the copies run on one core, and OpenBLAS' idle workers spin for ~0.1 s after each
-    call, which here made the main thread's copies 3x slower.
+    ``scratch`` is a dict the body keeps its chunk buffers in, one per thread. per_image is
+    the bytes of columns and GEMM output an image needs. On the CPU a small convolution (up
+    to _ONE_CHUNK_BYTES in all: its columns stay in the last-level cache) is one chunk; a
+    big one is cut into chunks of about _CHUNK_BYTES shared among the worker threads. BLAS
+    is single-threaded meanwhile, so both cores copy as well as multiply. Leaving the GEMMs
+    to a multi-threaded BLAS instead loses twice: the copies run on one core, and OpenBLAS'
+    idle workers spin for ~0.1 s after each call, which here made the main thread's copies
+    3x slower.
     """
-    step = max(1, (_CHUNK_BYTES if xp is np else _GPU_CHUNK_BYTES) // max(1, per_image))
-    chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
     if xp is not np:
+        step = max(1, _GPU_CHUNK_BYTES // max(1, per_image))
         scratch = {}
-        return [body(a, b, scratch) for a, b in chunks]
+        return [body(a, min(n, a + step), scratch) for a in range(0, n, step)]
+    big = n * per_image > _ONE_CHUNK_BYTES
+    step = max(1, _CHUNK_BYTES // max(1, per_image)) if big else max(n, 1)
+    chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
     per_thread = threading.local()  # each thread's chunk buffers
 
     def run(ab):
         if not hasattr(per_thread, "scratch"):
             per_thread.scratch = {}
         return body(*ab, per_thread.scratch)
-    big = n * per_image >= _MIN_THREADED_BYTES and blas.available()
     with blas.single_threaded():
-        return threads.run_shared(chunks, run, threads.THREADS if big else 1)
+        return threads.run_shared(chunks, run, threads.THREADS if blas.available() else 1)
 
 
 def _buffer(scratch: dict, name: str, shape, dtype, xp):
