@@ -64,3 +64,17 @@ def test_batch_norm_and_relu_by_blocks_match_torch(tiny_blocks, training):
         results.append([t.detach().numpy() for t in (y, xs.grad, ws.grad, bs.grad, rm, rv)])
     for e, t in zip(*results):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dim, keepdim", [((2, 3), False), ((1,), True), ((1, 2, 3), False),
+                                          ((0, 2), False)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.bool_])
+def test_sum_and_mean_by_blocks_match_numpy(tiny_blocks, dim, keepdim, dtype):
+    x = (np.random.default_rng(1).standard_normal((5, 3, 4, 2)) * 3).astype(dtype)
+    got = ember.tensor(x).sum(dim, keepdim=keepdim)
+    expected = x.sum(axis=dim, keepdims=keepdim, dtype=np.int64 if x.dtype.kind in "iub" else None)
+    assert got.numpy().dtype == expected.dtype
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+    if x.dtype.kind == "f":
+        np.testing.assert_allclose(ember.tensor(x).mean(dim, keepdim=keepdim).numpy(),
+                                   x.mean(axis=dim, keepdims=keepdim), rtol=1e-6)

@@ -7,6 +7,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _checks, backend, dtypes
+from ..backend import threads
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -33,7 +34,17 @@ class Sum(Function):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         if dtype is None and x.dtype.kind in "iub":
             dtype = np.int64
-        return x.sum(axis=axes, keepdims=keepdim, dtype=dtype)
+        if x.ndim == 0 or 0 in axes:
+            return x.sum(axis=axes, keepdims=keepdim, dtype=dtype)
+        # the first axis is kept: its blocks are summed independently, threaded when large
+        xp = backend.xp_of(x)
+        shape = _kept_shape(x.shape, axes) if keepdim else \
+            tuple(s for i, s in enumerate(x.shape) if i not in axes)
+        out = xp.empty(shape, dtype or x.dtype)
+        threads.for_blocks(x.shape[0], x.nbytes // (x.shape[0] or 1),
+                           lambda i, j: x[i:j].sum(axis=axes, keepdims=keepdim, dtype=dtype,
+                                                   out=out[i:j]), xp)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
