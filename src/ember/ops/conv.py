@@ -175,28 +175,28 @@ def _for_chunks(n: int, per_image: int, xp, body) -> list:
 
     ``scratch`` is a dict the body keeps its chunk buffers in, one per thread. per_image is
     the bytes of columns and GEMM output an image needs. On the CPU a small convolution (up
-    to _ONE_CHUNK_BYTES in all: its columns stay in the last-level cache) is one chunk; a
-    big one is cut into chunks of about _CHUNK_BYTES shared among the worker threads. BLAS
-    is single-threaded meanwhile, so both cores copy as well as multiply. Leaving the GEMMs
-    to a multi-threaded BLAS instead loses twice: the copies run on one core, and OpenBLAS'
-    idle workers spin for ~0.1 s after each call, which here made the main thread's copies
-    3x slower.
+    to _ONE_CHUNK_BYTES in all: its columns stay in the last-level cache) is one chunk on
+    the calling thread, BLAS threaded as usual. A big one is cut into chunks of about
+    _CHUNK_BYTES shared among the worker threads, with BLAS single-threaded meanwhile, so
+    both cores copy as well as multiply. Leaving those GEMMs to a multi-threaded BLAS loses
+    twice: the copies run on one core, and OpenBLAS' idle workers spin for ~0.1 s after
+    each call, which here made the main thread's copies 3x slower. (For a small convolution
+    a thread hand-off costs more than it saves: LeNet-5's step went from 5.0 to 6.4 ms.)
     """
-    if xp is not np:
-        step = max(1, _GPU_CHUNK_BYTES // max(1, per_image))
+    if xp is not np or n * per_image <= _ONE_CHUNK_BYTES:
+        step = max(1, _GPU_CHUNK_BYTES // max(1, per_image)) if xp is not np else max(n, 1)
         scratch = {}
         return [body(a, min(n, a + step), scratch) for a in range(0, n, step)]
-    big = n * per_image > _ONE_CHUNK_BYTES
-    step = max(1, _CHUNK_BYTES // max(1, per_image)) if big else max(n, 1)
-    chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
+    step = max(1, _CHUNK_BYTES // per_image)
     per_thread = threading.local()  # each thread's chunk buffers
 
-    def run(ab):
+    def run(a):
         if not hasattr(per_thread, "scratch"):
             per_thread.scratch = {}
-        return body(*ab, per_thread.scratch)
+        return body(a, min(n, a + step), per_thread.scratch)
     with blas.single_threaded():
-        return threads.run_shared(chunks, run, threads.THREADS if blas.available() else 1)
+        return threads.run_shared(list(range(0, n, step)), run,
+                                  threads.THREADS if blas.available() else 1)
 
 
 def _buffer(scratch: dict, name: str, shape, dtype, xp):
