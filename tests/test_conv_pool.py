@@ -146,6 +146,7 @@ def test_conv_in_chunks_of_images_matches_torch(monkeypatch, chunk_bytes, thread
     # among threads or (no BLAS thread control) all on the calling thread
     monkeypatch.setattr(C, "_CHUNK_BYTES", chunk_bytes)
     monkeypatch.setattr(C, "_ONE_CHUNK_BYTES", 0)
+    monkeypatch.setattr(C, "_GEMM_COLUMNS", 7)  # and GEMMs in blocks of a few columns
     monkeypatch.setattr(C.threads, "THREADS", 3)
     if not threads:
         monkeypatch.setattr(C.blas, "available", lambda: False)
