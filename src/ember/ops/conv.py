@@ -3,9 +3,9 @@
 Every kernel works on 4-D arrays (N, C, H, W); 1-D ops and unbatched inputs are reshaped to
 that form and back. No Python loop runs over pixels: convolution runs over cache-sized chunks
 of images (see "convolution kernels"), col2im and pooling loop only over the kh*kw kernel
-offsets, and the adaptive pools loop over output bins at most. On the CPU pooling's
-memory-bound loops are split over a few threads by batch chunk (NumPy releases the GIL while
-it works); BLAS threads the matmuls itself.
+offsets, and the adaptive pools loop over output bins at most. On the CPU a big
+convolution's chunks and pooling's memory-bound loops are shared among worker threads
+(backend.threads: NumPy releases the GIL while it works).
 
 Layouts are PyTorch's: conv weight (out, in/groups, kh, kw), transposed-conv weight
 (in, out/groups, kh, kw); max-pool indices are flat offsets into each channel's H*W.
