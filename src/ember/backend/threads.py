@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
+from . import xp_of
+
 MIN_PARALLEL_BYTES = 4 << 20  # below this a thread hand-off costs more than it saves
 BLOCK_BYTES = 1 << 20
 
@@ -61,3 +63,9 @@ def for_blocks(n: int, row_bytes: int, fn, xp) -> list:
     step = max(1, BLOCK_BYTES // max(1, row_bytes))
     blocks = [(a, min(n, a + step)) for a in range(0, n, step)]
     return run_shared(blocks, lambda ab: fn(*ab), THREADS)
+
+
+def for_rows(x, fn) -> list:
+    """for_blocks over the first axis of array x (one block for a 0-d x)."""
+    rows = x.shape[0] if x.ndim else 1
+    return for_blocks(rows, x.nbytes // max(1, rows), fn, xp_of(x))

@@ -405,8 +405,7 @@ class Relu(Function):
         if x.ndim == 0:
             return xp.maximum(x, 0, dtype=x.dtype)
         out = xp.empty(x.shape, x.dtype)
-        threads.for_blocks(x.shape[0], x.nbytes // max(1, x.shape[0]),
-                           lambda i, j: _clamp_min_zero(x[i:j], out[i:j]), xp)
+        threads.for_rows(x, lambda i, j: _clamp_min_zero(x[i:j], out[i:j]))
         return out
 
     @staticmethod
@@ -419,8 +418,7 @@ class Relu(Function):
             return g * (y > 0)
         xp = backend.xp_of(y)
         out = xp.empty(y.shape, g.dtype)
-        threads.for_blocks(y.shape[0], out.nbytes // max(1, y.shape[0]),
-                           lambda i, j: xp.multiply(g[i:j], y[i:j] > 0, out=out[i:j]), xp)
+        threads.for_rows(out, lambda i, j: xp.multiply(g[i:j], y[i:j] > 0, out=out[i:j]))
         return out
 
 

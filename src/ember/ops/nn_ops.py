@@ -189,12 +189,6 @@ def _affine(xhat, weight, bias, shape):
     return out
 
 
-def _by_blocks(x, fn) -> list:
-    """fn(a, b) over blocks of x's first axis, threaded when x is large (backend.threads)."""
-    rows = x.shape[0] if x.ndim else 1
-    return threads.for_blocks(rows, x.nbytes // max(1, rows), fn, backend.xp_of(x))
-
-
 class BatchNorm(Function):
     """Each pass over the input runs by blocks of images: threaded, and a block's later
     passes find it in the cache."""
@@ -208,14 +202,14 @@ class BatchNorm(Function):
         n = x.size // c
         out = xp.empty(x.shape, x.dtype)
         if training:
-            mean = sum(_by_blocks(x, lambda a, b: _channel_sum(x[a:b]))) * x.dtype.type(1.0 / n)
+            mean = sum(threads.for_rows(x, lambda a, b: _channel_sum(x[a:b]))) * x.dtype.type(1.0 / n)
             m = mean.reshape(shape)
 
             def center(a, b):
                 xc = out[a:b]
                 xp.subtract(x[a:b], m, out=xc)
                 return _channel_sum(xc, xc)
-            var = sum(_by_blocks(x, center)) * x.dtype.type(1.0 / n)
+            var = sum(threads.for_rows(x, center)) * x.dtype.type(1.0 / n)
             if running_mean is not None:
                 _update_running(running_mean, mean, momentum)
             if running_var is not None:
@@ -239,7 +233,7 @@ class BatchNorm(Function):
             def affine(a, b):
                 xp.multiply(x[a:b], scale, out=out[a:b])
                 out[a:b] += shift
-        _by_blocks(x, affine)
+        threads.for_rows(x, affine)
         ctx.save_for_backward(input, weight)
         ctx.mean, ctx.invstd, ctx.training, ctx.n = mean, invstd, training, n
         return out
@@ -257,7 +251,7 @@ class BatchNorm(Function):
         if need_b or need_w or (need_x and training):
             def sums(a, b):
                 return _channel_sum(g[a:b]), _channel_sum(g[a:b], x[a:b] - m)
-            parts = _by_blocks(x, sums)
+            parts = threads.for_rows(x, sums)
             gb, gxc = sum(p[0] for p in parts), sum(p[1] for p in parts)
         dx = None
         if need_x:
@@ -278,7 +272,7 @@ class BatchNorm(Function):
             else:
                 def apply(a, b):
                     xp.multiply(g[a:b], scale, out=dx[a:b])
-            _by_blocks(x, apply)
+            threads.for_rows(x, apply)
         gw = gxc * invstd if need_w else None
         return dx, gw, gb if need_b else None, None, None, None, None, None
 

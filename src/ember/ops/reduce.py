@@ -41,9 +41,8 @@ class Sum(Function):
         shape = _kept_shape(x.shape, axes) if keepdim else \
             tuple(s for i, s in enumerate(x.shape) if i not in axes)
         out = xp.empty(shape, dtype or x.dtype)
-        threads.for_blocks(x.shape[0], x.nbytes // (x.shape[0] or 1),
-                           lambda i, j: x[i:j].sum(axis=axes, keepdims=keepdim, dtype=dtype,
-                                                   out=out[i:j]), xp)
+        threads.for_rows(x, lambda i, j: x[i:j].sum(axis=axes, keepdims=keepdim, dtype=dtype,
+                                                     out=out[i:j]))
         return out
 
     @staticmethod
