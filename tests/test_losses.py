@@ -251,3 +251,46 @@ def test_cross_entropy_probability_target_rejects_ignore_index():
     with pytest.raises(RuntimeError, match="ignore_index is not supported"):
         F.cross_entropy(x, p, ignore_index=1)
     F.cross_entropy(x, p, ignore_index=-100)  # the default is fine
+
+
+# -- parameters whose dtype is not the input's: an error, as PyTorch on the CPU -------------------
+_MIXED = {  # name: (call(lib, F, f32, f64), PyTorch raises)
+    "batch_norm running stats": (lambda L, F, a, b: F.batch_norm(
+        L.ones(4, 3, 2, 2, dtype=a), L.zeros(3, dtype=b), L.ones(3, dtype=b)), True),
+    "batch_norm weight": (lambda L, F, a, b: F.batch_norm(
+        L.ones(4, 3, 2, 2, dtype=a), None, None, L.ones(3, dtype=b), training=True), True),
+    "layer_norm weight": (lambda L, F, a, b: F.layer_norm(
+        L.ones(4, 3, dtype=a), (3,), L.ones(3, dtype=b)), True),
+    "group_norm bias": (lambda L, F, a, b: F.group_norm(
+        L.ones(2, 4, 3, dtype=a), 2, None, L.ones(4, dtype=b)), True),
+    "instance_norm weight": (lambda L, F, a, b: F.instance_norm(
+        L.ones(2, 3, 4, dtype=a), weight=L.ones(3, dtype=b)), True),
+    "cross_entropy class weight": (lambda L, F, a, b: F.cross_entropy(
+        L.ones(2, 3, dtype=a), L.tensor([0, 1]), weight=L.ones(3, dtype=b)), True),
+    "nll_loss class weight": (lambda L, F, a, b: F.nll_loss(
+        L.ones(2, 3, dtype=a), L.tensor([0, 1]), weight=L.ones(3, dtype=b)), True),
+    "binary_cross_entropy target": (lambda L, F, a, b: F.binary_cross_entropy(
+        L.full((3,), 0.5, dtype=a), L.ones(3, dtype=b)), True),
+    "binary_cross_entropy weight": (lambda L, F, a, b: F.binary_cross_entropy(
+        L.full((3,), 0.5, dtype=a), L.ones(3, dtype=a), weight=L.ones(3, dtype=b)), False),
+    "cross_entropy probability target": (lambda L, F, a, b: F.cross_entropy(
+        L.ones(2, 3, dtype=a), L.full((2, 3), 1 / 3, dtype=b)), False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MIXED))
+@pytest.mark.parametrize("swap", [False, True])
+def test_mixed_parameter_dtypes_raise_as_torch(torch, case, swap):
+    call, raises = _MIXED[case]
+    a, b = ("float64", "float32") if swap else ("float32", "float64")
+    outcomes = []
+    for lib, fn in ((ember, F), (torch, torch.nn.functional)):
+        try:
+            call(lib, fn, getattr(lib, a), getattr(lib, b))
+            outcomes.append(None)
+        except RuntimeError as exc:
+            outcomes.append(str(exc))
+    assert (outcomes[0] is not None) == (outcomes[1] is not None) == raises, outcomes
+    if raises:  # ember's message names the op, the operand and both dtypes
+        op = case.split()[0]
+        assert op in outcomes[0] and a in outcomes[0] and b in outcomes[0], outcomes[0]

@@ -302,6 +302,7 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
     """Normalises each (sample, channel) over its spatial dims: group_norm with C groups."""
     if running_mean is not None or not use_input_stats:
         raise NotImplementedError("instance_norm: running statistics are not supported in ember")
+    nn_ops._params_dtype("instance_norm", input, weight=weight, bias=bias)
     return group_norm(input, input.shape[1], weight, bias, eps)
 
 

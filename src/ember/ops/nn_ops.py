@@ -32,6 +32,19 @@ def _float_input(op: str, x) -> None:
                            "convert it with .float()")
 
 
+def _params_dtype(op: str, input, **params) -> None:
+    """RuntimeError, as PyTorch on the CPU, for a parameter whose dtype is not the input's
+    (float32 parameters may serve a float16 or bfloat16 input: PyTorch's mixed type)."""
+    dt = input._data.dtype
+    for name, t in params.items():
+        if t is None:
+            continue
+        pdt = t._data.dtype
+        if pdt != dt and not (pdt == np.float32 and dt.itemsize == 2):
+            raise RuntimeError(f"{op}: expected {name} to have the input's dtype "
+                               f"{input.dtype.name}, got {t.dtype.name}; convert one with .to()")
+
+
 def _softmax_parts(x, axis: int):
     """(x - max, softmax, log-sum-exp of x - max): one exp pass for both softmax and log."""
     xp = backend.xp_of(x)
@@ -295,6 +308,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise ValueError(f"batch_norm: expected an input of at least 2 dims (N, C, ...), got "
                          f"shape {tuple(x.shape)}")
     c = x.shape[1]
+    _params_dtype("batch_norm", input, weight=weight, bias=bias, running_mean=running_mean,
+                  running_var=running_var)
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         if t is not None and t._data.size != c:
@@ -377,6 +392,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         raise RuntimeError(f"layer_norm: Given normalized_shape={list(normalized_shape)}, "
                            f"expected input with shape [*, {', '.join(map(str, normalized_shape))}"
                            f"], but got input of size {list(shape)}")
+    _params_dtype("layer_norm", input, weight=weight, bias=bias)
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t._data.shape) != normalized_shape:
             raise RuntimeError(f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
@@ -423,6 +439,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         raise RuntimeError(f"group_norm: Expected number of channels in input to be divisible "
                            f"by num_groups, but got input of shape {list(shape)} and "
                            f"num_groups={num_groups}")
+    _params_dtype("group_norm", input, weight=weight, bias=bias)
     return GroupNorm.apply(input, weight, bias, num_groups, eps)
 
 
@@ -588,6 +605,8 @@ def _class_loss(op: str, input, target, weight, ignore_index, reduction, smoothi
     else:
         raise RuntimeError(f"{op}: expected target of an integer (class indices) or floating "
                            f"(probabilities) dtype, got {target.dtype.name}")
+    if t.dtype.kind in "iu":
+        _params_dtype(op, input, weight=weight)
     if weight is not None and (weight._data.ndim != 1 or weight._data.shape[0] != c):
         raise RuntimeError(f"{op}: weight tensor should be defined either for all {c} classes "
                            f"or no classes but got weight tensor of shape: {list(weight.shape)}")
@@ -655,6 +674,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          "size.")
+    if target._data.dtype != input._data.dtype:
+        raise RuntimeError(f"binary_cross_entropy: expected target to have the input's dtype "
+                           f"{input.dtype.name}, got {target.dtype.name}; convert one with .to()")
     x = input._data
     if type(x) is np.ndarray and x.size and ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
