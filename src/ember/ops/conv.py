@@ -396,13 +396,6 @@ def _col2im_strided(cols, g: _Geom, out) -> None:
             out[:, :, ih, iw] = cols[:, :, i, j, oh, ow]
 
 
-def _zero_garbage_for(w, gcols, g: _Geom) -> None:
-    """A non-finite weight turns the zero garbage of the output gradient into NaN columns."""
-    xp = backend.xp_of(w)
-    if g.row > g.out[1] and (xp is not np or not np.isfinite(w).all()):
-        _zero_garbage(gcols, g)
-
-
 def _conv_forward(x, w, g: _Geom, groups: int, bias=None):
     """Convolution of x (N, C, H, W) with w (O, C/groups, KH, KW) -> (N, O, OH, OW)."""
     xp = backend.xp_of(x)
