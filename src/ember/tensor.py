@@ -17,9 +17,10 @@ from .device import device as Device
 class Tensor:
     """A multi-dimensional array that records the ops applied to it for autograd."""
 
-    # _view_src (base, view Function, its extra args) is set only on outputs of view ops
+    # _view_version: for an output of a view op, the version at which its grad_fn was set
+    # (None otherwise); _view_src (base, view Function, its extra args) is set only on views
     __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vbox", "_hooks",
-                 "_view_src", "__weakref__")
+                 "_view_version", "_view_src", "__weakref__")
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, *args, requires_grad: bool = False):
@@ -35,6 +36,7 @@ class Tensor:
         self._output_nr = 0
         self._vbox = [0]
         self._hooks = None
+        self._view_version = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -51,6 +53,7 @@ class Tensor:
         t._output_nr = output_nr
         t._vbox = [0]
         t._hooks = None
+        t._view_version = None
         return t
 
     # -- metadata -------------------------------------------------------------------------
@@ -307,6 +310,9 @@ class Tensor:
     # -- in-place machinery -------------------------------------------------------------------
     def _inplace(self, op, *args, **kwargs) -> Tensor:
         """Writes ``op(self, *args)`` into self's memory, keeping autograd history right."""
+        if _State.enabled and self._view_version is not None and \
+                self._view_version != self._vbox[0]:
+            _function.refresh_view(self)  # its base changed in place since it was taken
         recording = _State.enabled and (self._requires_grad or any(
             isinstance(a, Tensor) and a._requires_grad for a in args))
         if recording:
@@ -332,6 +338,8 @@ class Tensor:
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self._requires_grad = result._requires_grad
+            if self._view_version is not None:
+                self._view_version = self._vbox[0]
             if base is not None and backend.xp_of(data).may_share_memory(data, base._data):
                 _rebase(base, chain, result)
         return self
@@ -483,6 +491,7 @@ class Tensor:
         out = type(self).__new__(type(self))
         for name in Tensor.__slots__[:-2]:  # not _view_src: the copy is nobody's view
             setattr(out, name, getattr(self, name))
+        out._view_version = None
         out._data = self._data.copy()
         out._vbox = [0]
         out._hooks = None

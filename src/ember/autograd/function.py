@@ -156,7 +156,13 @@ class Node:
         self._hooks = (self._hooks or []) + [hook]
 
     def _release(self) -> None:
-        """Frees what forward saved (tensors, arrays, ctx attributes); hooks stay."""
+        """Frees what forward saved (tensors, arrays, ctx attributes); hooks stay.
+
+        A view op's node keeps its ctx: it holds only shapes and indices, and as in PyTorch
+        a view taken once may be backpropagated through again (a view of a weight kept
+        across steps, say)."""
+        if self._function is not None and self._function.is_view:
+            return
         state = self.__dict__
         kept = {k: state[k] for k in _KEPT_ON_RELEASE if k in state}
         state.clear()
@@ -232,10 +238,14 @@ class Function(metaclass=FunctionMeta):
         enabled = _State.enabled
         ctx = _NULL_CTX
         if enabled:
+            recording = False
             for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    ctx = _record(cls, args)
-                    break
+                if isinstance(a, Tensor):
+                    if a._view_version is not None and a._view_version != a._vbox[0]:
+                        refresh_view(a)
+                    recording = recording or a._requires_grad
+            if recording:
+                ctx = _record(cls, args)
         _State.enabled = False
         try:
             out = cls.forward(ctx, *args)
@@ -255,6 +265,7 @@ class Function(metaclass=FunctionMeta):
         if view_of is not None:
             t._vbox = view_of._vbox
             t._view_src = (view_of, cls, args[1:])
+            t._view_version = t._vbox[0]
         if differentiable and ctx._out_data is True:
             ctx._out_data = (out, t._vbox, t._vbox[0])
         return t
@@ -300,9 +311,29 @@ def _wrap_one(out, ctx, nr, view_src):
     if view_src is not None:
         t._vbox = view_src[0]._vbox
         t._view_src = view_src
+        t._view_version = t._vbox[0]
     if differentiable and ctx._out_data is True:
         ctx._out_data = (data, t._vbox, t._vbox[0])
     return t
+
+
+def refresh_view(t) -> None:
+    """Gives view ``t`` the history of the same view of its base as the base is now.
+
+    An in-place op on the base (or on another of its views) after ``t`` was taken leaves
+    ``t.grad_fn`` describing the old values; like PyTorch, the view's history is regenerated
+    from the base's current one the next time ``t`` is used.
+    """
+    chain, base = [], t
+    src = t._view_src
+    while src is not None:
+        base = src[0]
+        chain.append(src[1:])
+        src = getattr(base, "_view_src", None)
+    fresh = _replay(base, reversed(chain))
+    t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, \
+        fresh._requires_grad
+    t._view_version = t._vbox[0]
 
 
 def _replay(t, chain):

@@ -34,6 +34,7 @@ class Parameter(Tensor):
         self.grad_fn = None
         self._output_nr = 0
         self._hooks = None
+        self._view_version = None
         if requires_grad:
             self.requires_grad_(True)
         return self
