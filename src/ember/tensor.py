@@ -319,7 +319,7 @@ class Tensor:
             if self._requires_grad and self.grad_fn is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
-            chain, base = _view_chain(self)
+            chain, base = _function.view_chain(self)
             if base is not None and base._requires_grad and base.grad_fn is None:
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used "
                                    "in an in-place operation; clone() the leaf first.")
@@ -608,18 +608,6 @@ class _HookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
-
-
-def _view_chain(t: Tensor):
-    """(the view ops from t's root base down to t, the root base); ((), None) if t is no view."""
-    chain, base = [], None
-    src = getattr(t, "_view_src", None)
-    while src is not None:
-        base = src[0]
-        chain.append(src[1:])
-        src = getattr(base, "_view_src", None)
-    chain.reverse()
-    return tuple(chain), base
 
 
 def _rebase(base: Tensor, chain: tuple, value: Tensor) -> None:

@@ -317,6 +317,18 @@ def _wrap_one(out, ctx, nr, view_src):
     return t
 
 
+def view_chain(t):
+    """(the view ops from t's root base down to t, the root base); ((), None) if t is no view."""
+    chain, base = [], None
+    src = getattr(t, "_view_src", None)
+    while src is not None:
+        base = src[0]
+        chain.append(src[1:])
+        src = getattr(base, "_view_src", None)
+    chain.reverse()
+    return tuple(chain), base
+
+
 def refresh_view(t) -> None:
     """Gives view ``t`` the history of the same view of its base as the base is now.
 
@@ -324,13 +336,8 @@ def refresh_view(t) -> None:
     ``t.grad_fn`` describing the old values; like PyTorch, the view's history is regenerated
     from the base's current one the next time ``t`` is used.
     """
-    chain, base = [], t
-    src = t._view_src
-    while src is not None:
-        base = src[0]
-        chain.append(src[1:])
-        src = getattr(base, "_view_src", None)
-    fresh = _replay(base, reversed(chain))
+    chain, base = view_chain(t)
+    fresh = _replay(base, chain)
     t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, \
         fresh._requires_grad
     t._view_version = t._vbox[0]
