@@ -369,6 +369,127 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None =
     return out
 
 
+# -- resampling ---------------------------------------------------------------------------------
+_MODE_DIMS = {"nearest": (1, 2), "nearest-exact": (1, 2), "area": (1, 2), "linear": (1,),
+              "bilinear": (2,)}
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resamples the spatial dims of an (N, C, L) or (N, C, H, W) input.
+
+    Args:
+        size: the output's spatial size (an int or one per dim); or
+        scale_factor: a multiplier per dim (the output size is floor(input size * factor)).
+        mode: 'nearest', 'nearest-exact', 'area', 'linear' (3-D input) or 'bilinear' (4-D).
+        align_corners: for the linear modes, map the corner pixels' centres onto each other.
+        recompute_scale_factor: compute the scale from the sizes rather than use
+            ``scale_factor`` itself.
+
+    The source positions are computed as PyTorch computes them (in float32 for the nearest
+    modes), so the same pixels are picked and weighted. Built from index_select, multiply
+    and add, so it is differentiable, twice over for the linear modes.
+    """
+    _checks.tensor_type("interpolate", "input", input)
+    if mode not in _MODE_DIMS:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported in ember; use "
+                                  f"one of {', '.join(repr(m) for m in _MODE_DIMS)}")
+    if align_corners is not None and mode not in ("linear", "bilinear"):
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported in ember")
+    nd = input.dim() - 2
+    if nd not in _MODE_DIMS[mode]:
+        wanted = " or ".join(f"{d + 2}D" for d in _MODE_DIMS[mode])
+        raise NotImplementedError(f"interpolate: got {input.dim()}D input (shape "
+                                  f"{tuple(input.shape)}), but {mode} mode needs {wanted} input "
+                                  "(N, C, spatial...)")
+    sizes, scales = _output_size(input, nd, size, scale_factor, recompute_scale_factor)
+    if mode == "area":
+        return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, sizes)
+    out = input
+    # the last dim first: bilinear then weighs (w-interpolated rows) by the h weights, as
+    # PyTorch's kernel does
+    for axis in reversed(range(2, 2 + nd)):
+        n_in, n_out, scale = out.shape[axis], sizes[axis - 2], scales[axis - 2]
+        if mode.startswith("nearest"):
+            index = _nearest_source(n_in, n_out, scale, mode == "nearest-exact", nd == 2)
+            out = indexing.index_select(out, axis, _make(_on_device(index, input)))
+        elif n_out != n_in:  # PyTorch leaves a dim of unchanged size as it is, whatever scale
+            out = _linear_along(out, axis, n_in, n_out, scale, bool(align_corners))
+    return out.clone() if out is input else out
+
+
+def _output_size(input: Tensor, nd: int, size, scale_factor, recompute_scale_factor):
+    """The output's spatial sizes, and the scales the kernels use (None: from the sizes)."""
+    spatial = tuple(input.shape[2:])
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined" if size is not None
+                         else "either size or scale_factor should be defined")
+    given = size if size is not None else scale_factor
+    values = tuple(given) if isinstance(given, (tuple, list)) else (given,) * nd
+    if len(values) != nd:
+        raise ValueError(f"Input and output must have the same number of spatial dimensions, "
+                         f"but got input with spatial dimensions of {list(spatial)} and output "
+                         f"{'size' if size is not None else 'scale_factor'} of {given}. Please "
+                         "provide input tensor in (N, C, d1, d2, ...,dK) format and output size "
+                         "in (o1, o2, ...,oK) format.")
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        return tuple(int(v) for v in values), (None,) * nd
+    sizes = tuple(int(math.floor(float(n) * float(f))) for n, f in zip(spatial, values))
+    if any(o <= 0 for o in sizes):
+        raise RuntimeError(f"interpolate: input {tuple(input.shape)} with scale_factor "
+                           f"{scale_factor} gives an empty output size {sizes}")
+    return sizes, (None,) * nd if recompute_scale_factor else tuple(float(f) for f in values)
+
+
+def _nearest_source(n_in: int, n_out: int, scale, exact: bool, shortcuts: bool) -> np.ndarray:
+    """PyTorch's nearest / nearest-exact source index of each output position.
+
+    PyTorch's 2-D 'nearest' kernel maps a dim that keeps its size, or doubles it, without
+    the scale (its 1-D kernel and 'nearest-exact' always use it): ``shortcuts`` follows that.
+    """
+    dst = np.arange(n_out)
+    if shortcuts and not exact and n_out in (n_in, 2 * n_in):
+        return dst if n_out == n_in else dst >> 1
+    s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
+    pos = dst.astype(np.float32) + np.float32(0.5) if exact else dst.astype(np.float32)
+    return np.minimum(np.floor(pos * s).astype(np.int64), n_in - 1)
+
+
+def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    """Linear interpolation of x along one axis, with PyTorch's source positions."""
+    dtype = x._data.dtype
+    if dtype.kind != "f":
+        raise RuntimeError(f"interpolate: linear modes need a floating point input, got "
+                           f"{x.dtype.name}")
+    one = dtype.type(1)
+    if align_corners:
+        s = dtype.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dtype.type(0)
+        src = s * np.arange(n_out, dtype=dtype)
+    else:
+        s = dtype.type(1.0 / scale) if scale else dtype.type(n_in) / dtype.type(n_out)
+        src = np.maximum(s * (np.arange(n_out, dtype=dtype) + dtype.type(0.5)) - dtype.type(0.5),
+                         dtype.type(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = i0 + (i0 < n_in - 1)
+    lam1 = np.clip(src - i0, 0, 1).astype(dtype)
+    shape = [1] * x.dim()
+    shape[axis] = n_out
+    w0, w1 = (_make(_on_device(w.reshape(shape), x)) for w in (one - lam1, lam1))
+    a = indexing.index_select(x, axis, _make(_on_device(i0, x)))
+    b = indexing.index_select(x, axis, _make(_on_device(i1, x)))
+    return a * w0 + b * w1
+
+
+def _on_device(array: np.ndarray, like: Tensor):
+    return backend.xp_of(like._data).asarray(array)
+
+
 # -- losses -------------------------------------------------------------------------------------
 def _legacy_reduction(size_average, reduce, reduction: str) -> str:
     if size_average is None and reduce is None:
