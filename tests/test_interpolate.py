@@ -120,7 +120,8 @@ def test_upsample_modules_match_torch(torch):
              (nn.Upsample(scale_factor=(1.5, 2), mode="nearest-exact"),
               torch.nn.Upsample(scale_factor=(1.5, 2), mode="nearest-exact")),
              (nn.UpsamplingNearest2d(size=9), torch.nn.UpsamplingNearest2d(size=9)),
-             (nn.UpsamplingBilinear2d(scale_factor=2), torch.nn.UpsamplingBilinear2d(scale_factor=2))]
+             (nn.UpsamplingBilinear2d(scale_factor=2),
+              torch.nn.UpsamplingBilinear2d(scale_factor=2))]
     for ours, theirs in pairs:
         assert repr(ours) == repr(theirs)
         np.testing.assert_allclose(ours(ember.tensor(x)).numpy(),

@@ -557,3 +557,48 @@ def test_linear_with_1d_weight(torch, rng):
     for e, t in zip(res[1], res[0]):
         assert e.shape == t.shape
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+
+# -- InstanceNorm ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls, shape", [("InstanceNorm1d", (4, 3, 7)), ("InstanceNorm1d", (3, 7)),
+                                        ("InstanceNorm2d", (2, 3, 4, 5)),
+                                        ("InstanceNorm2d", (3, 4, 5))])
+@pytest.mark.parametrize("options", [dict(), dict(affine=True),
+                                     dict(affine=True, track_running_stats=True),
+                                     dict(track_running_stats=True, momentum=None)])
+def test_instance_norm_modules_match_torch(torch, cls, shape, options):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        m = getattr(lib.nn, cls)(3, **options)
+        if m.weight is not None:
+            with lib.no_grad():
+                m.weight.copy_(lib.tensor([0.5, 1.0, 2.0]))
+                m.bias.copy_(lib.tensor([0.1, -0.2, 0.3]))
+        seen = []
+        for train in (True, True, False):  # two training steps, then eval
+            m.train(train)
+            t = lib.tensor(x, requires_grad=True)
+            y = m(t)
+            y.backward(lib.tensor(g))
+            seen += [y.detach().numpy(), t.grad.numpy()]
+        seen += [v.detach().numpy() for v in m.state_dict().values()]
+        results.append((repr(m), seen))
+    assert results[0][0] == results[1][0]
+    for e, t in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+
+def test_instance_norm_errors_and_warnings():
+    with pytest.raises(ValueError, match="expected 2D or 3D input"):
+        nn.InstanceNorm1d(3)(ember.ones(2, 3, 4, 5))
+    with pytest.raises(ValueError, match="match num_features"):
+        nn.InstanceNorm2d(4, affine=True)(ember.ones(2, 3, 4, 5))
+    with pytest.warns(UserWarning, match="does not match num_features"):
+        nn.InstanceNorm2d(4)(ember.randn(2, 3, 4, 5))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        F.instance_norm(ember.ones(2, 3, 1))
+    with pytest.raises(RuntimeError, match="use_input_stats is false"):
+        F.instance_norm(ember.ones(2, 3, 4), use_input_stats=False)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _checks, backend
 from .. import random as _random
+from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as ew
 from ..ops import indexing, linalg, movement
 from ..ops import nn_ops
@@ -299,11 +300,39 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
 def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats: bool = True, momentum: float = 0.1,
                   eps: float = 1e-5) -> Tensor:
-    """Normalises each (sample, channel) over its spatial dims: group_norm with C groups."""
-    if running_mean is not None or not use_input_stats:
-        raise NotImplementedError("instance_norm: running statistics are not supported in ember")
-    nn_ops._params_dtype("instance_norm", input, weight=weight, bias=bias)
-    return group_norm(input, input.shape[1], weight, bias, eps)
+    """Normalises each (sample, channel) of an (N, C, spatial...) input over its spatial dims.
+
+    With running statistics it works as PyTorch's: batch_norm over the input seen as one
+    sample of N*C channels, with the running statistics repeated N times, which then become
+    their mean over the batch. ``use_input_stats=False`` normalises with them instead.
+    """
+    nn_ops._params_dtype("instance_norm", input, weight=weight, bias=bias,
+                         running_mean=running_mean, running_var=running_var)
+    if input.dim() < 3:
+        raise ValueError(f"instance_norm: expected an input of at least 3 dims (N, C, "
+                         f"spatial...), got shape {tuple(input.shape)}")
+    n, c = input.shape[:2]
+    if use_input_stats and math.prod(input.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{input.shape}")
+    if running_mean is None and running_var is None:
+        if not use_input_stats:
+            raise RuntimeError("instance_norm: expected running_mean and running_var to be "
+                               "defined when use_input_stats is false")
+        return group_norm(input, c, weight, bias, eps)
+
+    def repeated(t):  # a fresh array: batch_norm updates it in place
+        return None if t is None else _make(backend.xp_of(t._data).tile(t._data, n))
+    stats = [repeated(running_mean), repeated(running_var)]
+    out = batch_norm(input.reshape((1, n * c) + tuple(input.shape[2:])), stats[0], stats[1],
+                     None if weight is None else movement.repeat(weight, n),
+                     None if bias is None else movement.repeat(bias, n),
+                     use_input_stats, momentum, eps)
+    for target, stat in zip((running_mean, running_var), stats):
+        if target is not None:
+            with no_grad():
+                target.copy_(red.mean(stat.reshape(n, c), 0))
+    return out.reshape(input.shape)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,

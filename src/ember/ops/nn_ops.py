@@ -215,14 +215,15 @@ class BatchNorm(Function):
         n = x.size // c
         out = xp.empty(x.shape, x.dtype)
         if training:
-            mean = sum(threads.for_rows(x, lambda a, b: _channel_sum(x[a:b]))) * x.dtype.type(1.0 / n)
+            inv_n = x.dtype.type(1.0 / n)
+            mean = sum(threads.for_rows(x, lambda a, b: _channel_sum(x[a:b]))) * inv_n
             m = mean.reshape(shape)
 
             def center(a, b):
                 xc = out[a:b]
                 xp.subtract(x[a:b], m, out=xc)
                 return _channel_sum(xc, xc)
-            var = sum(threads.for_rows(x, center)) * x.dtype.type(1.0 / n)
+            var = sum(threads.for_rows(x, center)) * inv_n
             if running_mean is not None:
                 _update_running(running_mean, mean, momentum)
             if running_var is not None:
