@@ -42,6 +42,8 @@ _RNN_CASES = [dict(zip(("kind", "layers", "bidirectional", "batch_first", "bias"
                                          (False, True), (True, False), ({}, "special"))]
 
 
+@pytest.mark.filterwarnings("ignore:dropout option adds dropout")  # both warn: one layer
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 @pytest.mark.parametrize("case", _RNN_CASES, ids=lambda c: "-".join(str(v) for v in c.values()))
 @pytest.mark.parametrize("with_hx", [False, True])
 def test_recurrent_layers_match_torch(torch, case, with_hx):
