@@ -141,3 +141,71 @@ def test_dropout_between_layers_in_training_only():
     np.testing.assert_array_equal(first.detach().numpy(), second.detach().numpy())
     gru.train()
     assert not np.array_equal(gru(x)[0].detach().numpy(), first.detach().numpy())
+
+
+# -- packed sequences -----------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+@pytest.mark.parametrize("kind, kwargs", [
+    ("LSTM", dict(num_layers=2, bidirectional=True)),
+    ("LSTM", dict(proj_size=2)),
+    ("GRU", dict(num_layers=2)),
+    ("RNN", dict(bidirectional=True, nonlinearity="relu")),
+])
+@pytest.mark.parametrize("sorted_batch, with_hx", [(False, True), (True, False)])
+def test_packed_sequences_match_torch(torch, kind, kwargs, sorted_batch, with_hx):
+    ours, theirs = getattr(nn, kind)(3, 5, **kwargs), getattr(torch.nn, kind)(3, 5, **kwargs)
+    _copy_weights(theirs, ours, ember)
+    rng = np.random.default_rng(8)
+    lengths = [6, 4, 4, 1] if sorted_batch else [3, 6, 1, 4]
+    x = rng.standard_normal((6, 4, 3)).astype(np.float32)
+    d = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
+    h = rng.standard_normal((d, 4, kwargs.get("proj_size", 5))).astype(np.float32)
+    c = rng.standard_normal((d, 4, 5)).astype(np.float32)
+    results = []
+    for lib, module in ((ember, ours), (torch, theirs)):
+        rnn_utils = lib.nn.utils.rnn
+        xt = lib.tensor(x, requires_grad=True)
+        states = None
+        if with_hx:
+            states = [lib.tensor(h, requires_grad=True)] + \
+                ([lib.tensor(c, requires_grad=True)] if kind == "LSTM" else [])
+        packed = rnn_utils.pack_padded_sequence(xt, lengths, enforce_sorted=sorted_batch)
+        out, hn = module(packed, None if states is None else
+                         (tuple(states) if kind == "LSTM" else states[0]))
+        padded, out_lengths = rnn_utils.pad_packed_sequence(out, padding_value=-1.0)
+        finals = list(hn) if kind == "LSTM" else [hn]
+        g = np.random.default_rng(9)
+        loss = sum((t * lib.tensor(g.standard_normal(tuple(t.shape)).astype(np.float32))).sum()
+                   for t in [padded] + finals)
+        loss.backward()
+        grads = [xt.grad.numpy()] + [s.grad.numpy() for s in states or []]
+        grads += [p.grad.numpy() for _, p in module.named_parameters()]
+        results.append(([padded.detach().numpy(), out_lengths.numpy()] +
+                        [t.detach().numpy() for t in finals], grads))
+    for e, t in zip(results[0][0] + results[0][1], results[1][0] + results[1][1]):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=2e-4, atol=2e-5)
+
+
+def test_pad_and_pack_utilities_match_torch(torch):
+    rng = np.random.default_rng(10)
+    seqs = [rng.standard_normal((n, 2)).astype(np.float32) for n in (2, 5, 3)]
+    ember_seqs, torch_seqs = [ember.tensor(s) for s in seqs], [torch.tensor(s) for s in seqs]
+    for kw in (dict(), dict(batch_first=True), dict(padding_side="left", padding_value=7.0)):
+        np.testing.assert_array_equal(
+            ember.nn.utils.rnn.pad_sequence(ember_seqs, **kw).numpy(),
+            torch.nn.utils.rnn.pad_sequence(torch_seqs, **kw).numpy())
+    ours = ember.nn.utils.rnn.pack_sequence(ember_seqs, enforce_sorted=False)
+    theirs = torch.nn.utils.rnn.pack_sequence(torch_seqs, enforce_sorted=False)
+    for e, t in zip(ours, theirs):
+        np.testing.assert_array_equal(e.numpy(), t.numpy())
+    padded, lengths = ember.nn.utils.rnn.pad_packed_sequence(ours, batch_first=True,
+                                                             total_length=6)
+    t_padded, t_lengths = torch.nn.utils.rnn.pad_packed_sequence(theirs, batch_first=True,
+                                                                 total_length=6)
+    np.testing.assert_array_equal(padded.numpy(), t_padded.numpy())
+    np.testing.assert_array_equal(lengths.numpy(), t_lengths.numpy())
+    with pytest.raises(RuntimeError, match="sorted in decreasing order"):
+        ember.nn.utils.rnn.pack_sequence(ember_seqs)
+    with pytest.raises(ValueError, match="total_length"):
+        ember.nn.utils.rnn.pad_packed_sequence(ours, total_length=2)

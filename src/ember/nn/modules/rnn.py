@@ -9,14 +9,17 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from ... import creation
 from ...ops import elementwise as ew
-from ...ops import movement
+from ...ops import indexing, movement
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -116,10 +119,9 @@ class RNNBase(Module):
         return tuple(getattr(self, name + suffix, None)
                      for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
 
-    def forward(self, input: Tensor, hx=None):
-        if not isinstance(input, Tensor):
-            raise NotImplementedError(f"{type(self).__name__}: packed sequences are not "
-                                      "supported in ember; pad the batch instead")
+    def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if input.dim() not in (2, 3):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
                              f"{input.dim()}D instead")
@@ -128,35 +130,18 @@ class RNNBase(Module):
             input = input.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input.shape[-1]}")
+        self._check_input(input)
         if input.shape[0] == 0:
             raise ValueError(f"{type(self).__name__}: expected a sequence of at least one step, "
                              f"got input of shape {tuple(input.shape)}")
-        h0, c0 = self._initial_state(input, hx, batched)
-        directions = 2 if self.bidirectional else 1
-        step = _STEPS[self.mode]
-        layer_input, h_n, c_n = input, [], []
-        for layer in range(self.num_layers):
-            outputs = []
-            for d in range(directions):
-                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d == 1)
-                xw = F.linear(layer_input, w_ih, b_ih)  # every step's input projection at once
-                k = layer * directions + d
-                h, c = h0[k], None if c0 is None else c0[k]
-                ys = [None] * input.shape[0]
-                for t in (reversed(range(len(ys))) if d else range(len(ys))):
-                    h, c = step(xw[t], h, c, w_hh, b_hh, w_hr)
-                    ys[t] = h
-                outputs.append(movement.stack(ys))
-                h_n.append(h)
-                c_n.append(c)
-            layer_input = outputs[0] if directions == 1 else movement.cat(outputs, 2)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, True)
-        output, h_n = layer_input, movement.stack(h_n)
-        c_n = movement.stack(c_n) if self.mode == "LSTM" else None
+        steps, n = input.shape[:2]
+        if hx is not None and not batched:
+            hx = tuple(s.unsqueeze(1) for s in hx) if self.mode == "LSTM" else hx.unsqueeze(1)
+        h0, c0 = self._initial_state(n, input, hx)
+        # the steps one after another, as a packed sequence whose batch never shrinks
+        data, h_n, c_n = self._run(input.reshape(steps * n, input.shape[2]), [n] * steps,
+                                   h0, c0)
+        output = data.reshape(steps, n, data.shape[1])
         if not batched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
             c_n = None if c_n is None else c_n.squeeze(1)
@@ -164,22 +149,75 @@ class RNNBase(Module):
             output = output.transpose(0, 1)
         return output, ((h_n, c_n) if self.mode == "LSTM" else h_n)
 
-    def _initial_state(self, input: Tensor, hx, batched: bool):
-        """(h0, c0) as (layers * directions, N, size) tensors; zeros when hx is None."""
-        n = input.shape[1]
+    def _forward_packed(self, input: PackedSequence, hx):
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        self._check_input(data)
+        sizes = [int(b) for b in batch_sizes.numpy()]
+        if hx is not None and sorted_indices is not None:  # hx is in the caller's batch order
+            hx = tuple(indexing.index_select(s, 1, sorted_indices) for s in hx) \
+                if self.mode == "LSTM" else indexing.index_select(hx, 1, sorted_indices)
+        h0, c0 = self._initial_state(sizes[0], data, hx)
+        out, h_n, c_n = self._run(data, sizes, h0, c0)
+        if unsorted_indices is not None:
+            h_n = indexing.index_select(h_n, 1, unsorted_indices)
+            c_n = None if c_n is None else indexing.index_select(c_n, 1, unsorted_indices)
+        state = (h_n, c_n) if self.mode == "LSTM" else h_n
+        return PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), state
+
+    def _check_input(self, input: Tensor) -> None:
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.shape[-1]}")
+
+    def _run(self, data: Tensor, sizes: list, h0: Tensor, c0: Tensor | None):
+        """All layers over ``data`` (sum(sizes), features): the steps one after another,
+        ``sizes[t]`` rows at step t (non-increasing: the sequences still running). Returns
+        the last layer's outputs in the same layout, and the final states."""
+        starts = np.cumsum([0] + sizes[:-1]).tolist()
+        directions = 2 if self.bidirectional else 1
+        step = _STEPS[self.mode]
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outputs = []
+            for d in range(directions):
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d == 1)
+                xw = F.linear(data, w_ih, b_ih)  # every step's input projection at once
+                k = layer * directions + d
+                h, c = h0[k], None if c0 is None else c0[k]
+                ys = [None] * len(sizes)
+                for t in (reversed(range(len(sizes))) if d else range(len(sizes))):
+                    x, rows = xw[starts[t]:starts[t] + sizes[t]], sizes[t]
+                    if rows == h.shape[0]:
+                        h, c = step(x, h, c, w_hh, b_hh, w_hr)
+                        ys[t] = h
+                    else:  # the sequences that have ended keep their last state
+                        h_t, c_t = step(x, h[:rows], None if c is None else c[:rows], w_hh,
+                                        b_hh, w_hr)
+                        ys[t] = h_t
+                        h = movement.cat([h_t, h[rows:]])
+                        c = None if c is None else movement.cat([c_t, c[rows:]])
+                outputs.append(movement.cat(ys))
+                h_n.append(h)
+                c_n.append(c)
+            data = outputs[0] if directions == 1 else movement.cat(outputs, 1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                data = F.dropout(data, self.dropout, True)
+        c_n = movement.stack(c_n) if self.mode == "LSTM" else None
+        return data, movement.stack(h_n), c_n
+
+    def _initial_state(self, n: int, like: Tensor, hx):
+        """(h0, c0) as (layers * directions, n, size) tensors; zeros when hx is None."""
         layers = self.num_layers * (2 if self.bidirectional else 1)
         h_shape = (layers, n, self.proj_size or self.hidden_size)
         c_shape = (layers, n, self.hidden_size)
         if hx is None:
-            h0 = creation.zeros(h_shape, dtype=input.dtype, device=input.device)
-            c0 = creation.zeros(c_shape, dtype=input.dtype, device=input.device) \
+            h0 = creation.zeros(h_shape, dtype=like.dtype, device=like.device)
+            c0 = creation.zeros(c_shape, dtype=like.dtype, device=like.device) \
                 if self.mode == "LSTM" else None
             return h0, c0
         states = tuple(hx) if self.mode == "LSTM" else (hx,)
         if self.mode == "LSTM" and len(states) != 2:
             raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
-        if not batched:
-            states = tuple(s.unsqueeze(1) for s in states)
         for s, shape in zip(states, (h_shape, c_shape)):
             if tuple(s.shape) != shape:
                 raise RuntimeError(f"Expected hidden size {shape}, got {tuple(s.shape)}")

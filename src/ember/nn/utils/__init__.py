@@ -1,13 +1,15 @@
-"""nn.utils: gradient clipping and flattening parameters to one vector (as torch.nn.utils)."""
+"""nn.utils: gradient clipping and flattening parameters to one vector (as torch.nn.utils);
+nn.utils.rnn: padded and packed sequences."""
 from __future__ import annotations
 
 import math
 from typing import Iterable
 
-from .. import backend, creation
-from ..autograd.grad_mode import no_grad
-from ..ops import movement
-from ..tensor import Tensor
+from ... import backend, creation
+from ...autograd.grad_mode import no_grad
+from ...ops import movement
+from ...tensor import Tensor
+from . import rnn  # noqa: F401
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
            "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters"]
