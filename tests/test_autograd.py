@@ -657,6 +657,29 @@ def test_a_view_of_a_parameter_follows_updates_made_without_grad():
         w.grad = None
 
 
+def test_a_stale_views_flags_hooks_and_retained_grad_follow_its_base():
+    base = ember.zeros(3)
+    view = base[1:]
+    x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    base.copy_(x * 2)
+    assert view.requires_grad and not view.is_leaf  # as PyTorch: the base became a variable
+    a = ember.ones(4, requires_grad=True)
+    b = a * 1
+    v, w, u = b[:2], b[2:], b[1:3]
+    b.mul_(3)
+    seen = []
+    v.register_hook(seen.append)  # (PyTorch 2.13 crashes on this one)
+    w.retain_grad()
+    (v.sum() + (w * w).sum()).backward(retain_graph=True)
+    np.testing.assert_allclose(seen[0].numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(w.grad.numpy(), [6.0, 6.0])
+    np.testing.assert_allclose(a.grad.numpy(), [3.0, 3.0, 18.0, 18.0])
+    a.grad = None
+    with ember.no_grad():  # backward from a stale root works under no_grad too
+        u.backward(ember.ones(2))
+    np.testing.assert_allclose(a.grad.numpy(), [0.0, 3.0, 3.0, 0.0])
+
+
 def test_a_view_can_be_backpropagated_through_twice_like_torch(torch):
     grads = []
     for m in (ember, torch):

@@ -127,6 +127,7 @@ class Tensor:
     # -- autograd state ---------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        self._refresh_if_stale()
         return self._requires_grad
 
     @requires_grad.setter
@@ -146,7 +147,14 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        self._refresh_if_stale()
         return self.grad_fn is None
+
+    def _refresh_if_stale(self) -> None:
+        """A view whose base changed in place since it was taken gets its history
+        regenerated from the base's (autograd.function.refresh_view)."""
+        if self._view_version is not None and self._view_version != self._vbox[0]:
+            _function.refresh_view(self)
 
     def detach(self) -> Tensor:
         """The same memory, cut from the graph."""
@@ -161,6 +169,7 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep .grad for this non-leaf tensor after backward."""
+        self._refresh_if_stale()
         if self.grad_fn is None:
             if not self._requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
@@ -177,6 +186,7 @@ class Tensor:
 
     def register_hook(self, hook) -> _HookHandle:
         """``hook(grad)`` runs when this tensor's gradient is computed; a return value replaces it."""
+        self._refresh_if_stale()
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
@@ -310,9 +320,8 @@ class Tensor:
     # -- in-place machinery -------------------------------------------------------------------
     def _inplace(self, op, *args, **kwargs) -> Tensor:
         """Writes ``op(self, *args)`` into self's memory, keeping autograd history right."""
-        if _State.enabled and self._view_version is not None and \
-                self._view_version != self._vbox[0]:
-            _function.refresh_view(self)  # its base changed in place since it was taken
+        if _State.enabled:
+            self._refresh_if_stale()
         recording = _State.enabled and (self._requires_grad or any(
             isinstance(a, Tensor) and a._requires_grad for a in args))
         if recording:

@@ -5,7 +5,7 @@ from ..backend import xp_of
 from . import anomaly
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .engine import run_backward
-from .function import Function, Node, refresh_view
+from .function import Function, Node
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
@@ -26,9 +26,7 @@ def _seed_grads(outputs, grad_outputs, op):
         raise RuntimeError(f"{op}: got {len(grads)} gradients for {len(outputs)} outputs")
     seeds = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
-        if out._view_version is not None and out._view_version != out._vbox[0]:
-            refresh_view(out)  # a view whose base changed in place since it was taken
-        if not out.requires_grad:
+        if not out.requires_grad:  # (a stale view's history is regenerated first)
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a "
                                "grad_fn")
         if g is None:

@@ -337,7 +337,11 @@ def refresh_view(t) -> None:
     from the base's current one the next time ``t`` is used.
     """
     chain, base = view_chain(t)
-    fresh = _replay(base, chain)
+    enabled, _State.enabled = _State.enabled, True  # also when asked under no_grad
+    try:
+        fresh = _replay(base, chain)
+    finally:
+        _State.enabled = enabled
     t.grad_fn, t._output_nr, t._requires_grad = fresh.grad_fn, fresh._output_nr, \
         fresh._requires_grad
     t._view_version = t._vbox[0]
