@@ -45,7 +45,7 @@ class PackedSequence(NamedTuple):
 
 
 def _lengths(lengths) -> np.ndarray:
-    values = lengths.numpy() if isinstance(lengths, Tensor) else np.asarray(lengths)
+    values = lengths.cpu().numpy() if isinstance(lengths, Tensor) else np.asarray(lengths)
     return values.astype(np.int64).reshape(-1)
 
 
@@ -111,7 +111,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     lengths = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(1)
     if sequence.unsorted_indices is not None:
         padded = indexing.index_select(padded, 1, sequence.unsorted_indices)
-        lengths = lengths[sequence.unsorted_indices.numpy()]
+        lengths = lengths[sequence.unsorted_indices.cpu().numpy()]
     if batch_first:
         padded = padded.transpose(0, 1)
     return padded, creation.tensor(lengths.astype(np.int64), dtype=dtypes.int64)
