@@ -400,7 +400,7 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None =
 
 # -- resampling ---------------------------------------------------------------------------------
 _MODE_DIMS = {"nearest": (1, 2), "nearest-exact": (1, 2), "area": (1, 2), "linear": (1,),
-              "bilinear": (2,)}
+              "bilinear": (2,), "bicubic": (2,)}
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
@@ -411,8 +411,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     Args:
         size: the output's spatial size (an int or one per dim); or
         scale_factor: a multiplier per dim (the output size is floor(input size * factor)).
-        mode: 'nearest', 'nearest-exact', 'area', 'linear' (3-D input) or 'bilinear' (4-D).
-        align_corners: for the linear modes, map the corner pixels' centres onto each other.
+        mode: 'nearest', 'nearest-exact', 'area', 'linear' (3-D input), 'bilinear' or
+            'bicubic' (4-D).
+        align_corners: for the linear and cubic modes, map the corner pixels' centres onto
+            each other.
         recompute_scale_factor: compute the scale from the sizes rather than use
             ``scale_factor`` itself.
 
@@ -424,7 +426,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode not in _MODE_DIMS:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported in ember; use "
                                   f"one of {', '.join(repr(m) for m in _MODE_DIMS)}")
-    if align_corners is not None and mode not in ("linear", "bilinear"):
+    if align_corners is not None and mode not in ("linear", "bilinear", "bicubic"):
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if antialias:
@@ -446,7 +448,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if mode.startswith("nearest"):
             index = _nearest_source(n_in, n_out, scale, mode == "nearest-exact", nd == 2)
             out = indexing.index_select(out, axis, _make(_on_device(index, input)))
-        elif n_out != n_in:  # PyTorch leaves a dim of unchanged size as it is, whatever scale
+        elif mode == "bicubic":
+            out = _cubic_along(out, axis, n_in, n_out, scale, bool(align_corners))
+        elif n_out != n_in:  # PyTorch's linear modes leave a dim of unchanged size as it is
             out = _linear_along(out, axis, n_in, n_out, scale, bool(align_corners))
     return out.clone() if out is input else out
 
@@ -492,27 +496,51 @@ def _nearest_source(n_in: int, n_out: int, scale, exact: bool, shortcuts: bool) 
 
 def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
     """Linear interpolation of x along one axis, with PyTorch's source positions."""
+    src = np.maximum(_source_positions(x, "linear modes", n_in, n_out, scale, align_corners), 0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    lam1 = np.clip(src - i0, 0, 1).astype(src.dtype)
+    return _weighted_taps(x, axis, [i0, i0 + (i0 < n_in - 1)], [1 - lam1, lam1])
+
+
+def _source_positions(x: Tensor, op: str, n_in: int, n_out: int, scale, align_corners: bool):
+    """PyTorch's (unclamped) source position of each output along one axis, in x's dtype."""
     dtype = x._data.dtype
     if dtype.kind != "f":
-        raise RuntimeError(f"interpolate: linear modes need a floating point input, got "
+        raise RuntimeError(f"interpolate: {op} needs a floating point input, got "
                            f"{x.dtype.name}")
-    one = dtype.type(1)
+    dst = np.arange(n_out, dtype=dtype)
     if align_corners:
-        s = dtype.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dtype.type(0)
-        src = s * np.arange(n_out, dtype=dtype)
-    else:
-        s = dtype.type(1.0 / scale) if scale else dtype.type(n_in) / dtype.type(n_out)
-        src = np.maximum(s * (np.arange(n_out, dtype=dtype) + dtype.type(0.5)) - dtype.type(0.5),
-                         dtype.type(0))
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    i1 = i0 + (i0 < n_in - 1)
-    lam1 = np.clip(src - i0, 0, 1).astype(dtype)
+        return dtype.type((n_in - 1) / (n_out - 1) if n_out > 1 else 0) * dst
+    s = dtype.type(1.0 / scale) if scale else dtype.type(n_in) / dtype.type(n_out)
+    return s * (dst + dtype.type(0.5)) - dtype.type(0.5)
+
+
+def _weighted_taps(x: Tensor, axis: int, taps, weights) -> Tensor:
+    """sum_k x[taps[k]] * weights[k] along ``axis``, in PyTorch's order of terms."""
     shape = [1] * x.dim()
-    shape[axis] = n_out
-    w0, w1 = (_make(_on_device(w.reshape(shape), x)) for w in (one - lam1, lam1))
-    a = indexing.index_select(x, axis, _make(_on_device(i0, x)))
-    b = indexing.index_select(x, axis, _make(_on_device(i1, x)))
-    return a * w0 + b * w1
+    shape[axis] = -1
+    out = None
+    for index, w in zip(taps, weights):
+        term = indexing.index_select(x, axis, _make(_on_device(index, x))) * \
+            _make(_on_device(w.reshape(shape), x))
+        out = term if out is None else out + term
+    return out
+
+
+def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    """Cubic convolution (A = -0.75, as PyTorch) along one axis; edge taps are clamped."""
+    src = _source_positions(x, "bicubic", n_in, n_out, scale, align_corners)
+    i = np.floor(src).astype(np.int64)
+    t = src - i.astype(src.dtype)
+    a = -0.75
+
+    def near(d):  # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+    taps = [np.clip(i + k, 0, n_in - 1) for k in (-1, 0, 1, 2)]
+    return _weighted_taps(x, axis, taps, [far(t + 1), near(t), near(1 - t), far(2 - t)])
 
 
 def _on_device(array: np.ndarray, like: Tensor):

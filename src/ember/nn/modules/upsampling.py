@@ -14,8 +14,8 @@ class Upsample(Module):
     Args:
         size: output spatial size (an int or one per dim), or
         scale_factor: multiplier per spatial dim.
-        mode: 'nearest' (default), 'nearest-exact', 'linear', 'bilinear' or 'area'.
-        align_corners: for 'linear' and 'bilinear' only.
+        mode: 'nearest' (default), 'nearest-exact', 'linear', 'bilinear', 'bicubic' or 'area'.
+        align_corners: for 'linear', 'bilinear' and 'bicubic' only.
         recompute_scale_factor: compute the scale from the output size instead.
     """
 
