@@ -674,3 +674,52 @@ def test_max_pool_module_return_indices_and_stride_default():
     y, idx = m(ember.arange(16.).reshape(1, 1, 4, 4))
     np.testing.assert_array_equal(idx.numpy(), [[[[5, 7], [13, 15]]]])
     np.testing.assert_array_equal(y.numpy(), [[[[5., 7.], [13., 15.]]]])
+
+
+# -- conv3d ---------------------------------------------------------------------------------------
+CONV3D = [  # input shape, weight shape, bias, kwargs
+    ((2, 3, 4, 5, 6), (4, 3, 2, 3, 3), True, {}),
+    ((2, 3, 5, 5, 6), (4, 3, 3, 3, 2), False, dict(stride=(2, 1, 2), padding=1)),
+    ((1, 4, 4, 6, 5), (6, 2, 3, 2, 3), True,
+     dict(groups=2, padding=(1, 0, 2), dilation=(1, 2, 1))),
+    ((2, 3, 5, 4, 6), (4, 3, 2, 3, 2), True, dict(padding="same")),
+    ((3, 4, 5, 6), (5, 3, 3, 3, 3), True, dict(padding="valid")),  # unbatched
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("x_shape, w_shape, bias, kw", CONV3D)
+def test_conv3d_matches_torch(x_shape, w_shape, bias, kw):
+    rng = np.random.default_rng(11)
+    arrays = [_rand(rng, x_shape), _rand(rng, w_shape)] + \
+        ([_rand(rng, (w_shape[0],))] if bias else [])
+    _compare(lambda *a: C.conv3d(*a, **kw) if bias else C.conv3d(a[0], a[1], **kw),
+             lambda *a: TF.conv3d(*a, **kw) if bias else TF.conv3d(a[0], a[1], **kw),
+             arrays, rng)
+
+
+@needs_torch
+def test_conv3d_module_matches_torch():
+    import torch
+    for kw in (dict(padding=1), dict(padding=(0, 1, 1), padding_mode="circular", bias=False)):
+        ours, theirs = nn.Conv3d(2, 3, 3, **kw), torch.nn.Conv3d(2, 3, 3, **kw)
+        assert repr(ours) == repr(theirs)
+        ours.load_state_dict({k: ember.tensor(v.detach().numpy())
+                              for k, v in theirs.state_dict().items()})
+        x = np.random.default_rng(12).standard_normal((2, 2, 4, 5, 5)).astype(np.float32)
+        np.testing.assert_allclose(ours(ember.tensor(x)).detach().numpy(),
+                                   theirs(torch.tensor(x)).detach().numpy(), rtol=RTOL,
+                                   atol=ATOL)
+
+
+def test_conv3d_gradcheck_and_errors():
+    rng = np.random.default_rng(13)
+    x, w, b = _f64(rng, 1, 2, 3, 4, 3), _f64(rng, 2, 1, 2, 2, 2), _f64(rng, 2)
+    assert gradcheck(lambda x, w, b: C.conv3d(x, w, b, stride=(1, 2, 1), padding=1, groups=2),
+                     (x, w, b))
+    with pytest.raises(RuntimeError, match="5-dimensional"):
+        C.conv3d(ember.ones(1, 2, 3, 3, 3), ember.ones(2, 2, 3, 3))
+    with pytest.raises(RuntimeError, match="channels"):
+        C.conv3d(ember.ones(1, 3, 3, 3, 3), ember.ones(2, 2, 1, 1, 1))
+    with pytest.raises(RuntimeError, match="kernel"):
+        C.conv3d(ember.ones(1, 2, 2, 3, 3), ember.ones(2, 2, 3, 1, 1))

@@ -7,7 +7,7 @@ from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardsw
                                  Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign, Tanh,
                                  Tanhshrink, Threshold)
 from .modules.attention import MultiheadAttention
-from .modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .modules.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .modules.embedding import Embedding

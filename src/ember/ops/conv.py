@@ -22,6 +22,7 @@ from .. import backend, dtypes
 from ..backend import blas, threads
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import movement
 
 _make = Tensor._make
 
@@ -629,6 +630,58 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     Arguments as conv2d, each a single int (or a 1-tuple); padding may be 'same' or 'valid'.
     """
     return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W); weight (C_out, C_in/groups,
+    kD, kH, kW). Arguments as conv2d, with three values per tuple.
+
+    Computed as one 2-D convolution per kernel depth offset, the output depths folded into
+    the batch, summed; so it is differentiable through conv2d and the reshapes around it.
+    """
+    op = "conv3d"
+    _tensor(op, "input", input)
+    _tensor(op, "weight", weight)
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"{op}: Expected 4D (unbatched) or 5D (batched) input to {op}, but "
+                           f"got input of size: {_size(input.shape)}")
+    if weight.dim() != 5:
+        raise RuntimeError(f"{op}: expected weight to be 5-dimensional, but got weight of "
+                           f"size {_size(weight.shape)}")
+    batched = input.dim() == 5
+    x = input if batched else input.unsqueeze(0)
+    stride = _ntuple(op, "stride", stride, 3)
+    dilation = _ntuple(op, "dilation", dilation, 3)
+    k = tuple(weight.shape[2:])
+    lo, hi = _conv_padding(op, padding, k, stride, dilation, 3)
+    _check_window(op, stride, dilation, lo)
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"{op}: Given groups={groups}, weight of size "
+                           f"{_size(weight.shape)}, expected input{_size(x.shape)} to have "
+                           f"{weight.shape[1] * groups} channels, but got {x.shape[1]} "
+                           "channels instead")
+    if any(lo) or any(hi):
+        x = movement.pad_constant(x, [p for pair in zip(reversed(lo), reversed(hi))
+                                      for p in pair])
+    n, c, d = x.shape[:3]
+    od = _out_len(d, k[0], stride[0], dilation[0], 0, 0)
+    if od <= 0:
+        raise RuntimeError(f"{op}: Calculated padded input depth ({d}) is smaller than the "
+                           f"dilated kernel depth ({dilation[0] * (k[0] - 1) + 1}); pad the "
+                           "input or use a smaller kernel")
+    out = None
+    for a in range(k[0]):
+        start = a * dilation[0]
+        planes = x[:, :, start:start + (od - 1) * stride[0] + 1:stride[0]]  # (N, C, OD, H, W)
+        planes = planes.transpose(1, 2).reshape((n * od, c) + tuple(x.shape[3:]))
+        y = conv2d(planes, weight[:, :, a], None, stride[1:], 0, dilation[1:], groups)
+        out = y if out is None else out + y
+    out = out.reshape((n, od) + tuple(out.shape[1:])).transpose(1, 2)
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1, 1)
+    out = out.contiguous()
+    return out if batched else out.squeeze(0)
 
 
 def _conv_transpose_nd(op, nd, input, weight, bias, stride, padding, output_padding, groups,

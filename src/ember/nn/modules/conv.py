@@ -1,4 +1,4 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d."""
+"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,7 @@ from ..module import Module
 from ..parameter import Parameter
 from ...ops.conv import conv_transpose1d  # until nn.functional re-exports it
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -182,6 +182,26 @@ class Conv2d(_Conv):
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None) -> None:
         super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+
+
+class Conv3d(_Conv):
+    """3-D convolution over (N, C_in, D, H, W) or (C_in, D, H, W); weight
+    (C_out, C_in/groups, kD, kH, kW). Arguments as Conv2d, with three values per tuple.
+
+    Example::
+
+        >>> conv = nn.Conv3d(2, 4, 3, padding=1)
+        >>> conv(ember.randn(1, 2, 5, 6, 7)).shape
+        ember.Size([1, 4, 5, 6, 7])
+    """
+
+    _functional = staticmethod(F.conv3d)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None) -> None:
+        super().__init__(3, in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype)
 
 
