@@ -2,13 +2,14 @@
 from . import functional, init, utils
 from .module import Module
 from . import modules  # noqa: F401
-from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish, Hardtanh,
-                                 LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6,
-                                 Sigmoid, SiLU, Softmax, Softmin, Softplus, Softsign, Tanh,
-                                 Tanhshrink, Threshold)
+from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid,
+                                 Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish,
+                                 PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin,
+                                 Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .modules.attention import MultiheadAttention
 from .modules.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .modules.distance import CosineSimilarity, PairwiseDistance
 from .modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .modules.embedding import Embedding
 from .modules.flatten import Flatten, Unflatten
@@ -17,7 +18,11 @@ from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, Cros
                            HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss,
                            PoissonNLLLoss, SmoothL1Loss)
 from .modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,
-                                    InstanceNorm1d, InstanceNorm2d, LayerNorm)
+                                    InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm)
+from .modules.padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,
+                              ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
+                              ReplicationPad2d, ZeroPad1d, ZeroPad2d)
+from .modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from .modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,
                               AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
 from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
