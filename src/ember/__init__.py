@@ -34,12 +34,16 @@ from .ops.elementwise import (abs, absolute, add, addcdiv, addcmul, allclose, at
 from .ops.indexing import (argsort, gather, index_add, index_fill, index_select, masked_fill,
                            masked_select, nonzero, scatter, scatter_add, sort, take_along_dim,
                            topk)
+from .ops.composite import (addmm, addmv, atleast_1d, atleast_2d, atleast_3d, bincount,
+                            bucketize, cdist, cross, diff, kron, logaddexp, median, meshgrid,
+                            mv, nanmean, repeat_interleave, searchsorted, tensordot, unique)
 from .ops.linalg import bmm, dot, einsum, inner, matmul, mm, outer
 from .ops.nn_ops import log_softmax, softmax
 from .ops.movement import (broadcast_to, cat, chunk, clone, concat, concatenate, diagonal,
-                           expand, flatten, flip, fliplr, flipud, hstack, movedim, narrow,
-                           permute, repeat, reshape, roll, split, squeeze, stack, swapaxes, t,
-                           tile, transpose, tril, triu, unbind, unflatten, unsqueeze, vstack)
+                           expand, flatten, flip, fliplr, flipud, hstack, moveaxis, movedim,
+                           narrow, permute, repeat, reshape, roll, split, squeeze, stack,
+                           swapaxes, t, tile, transpose, tril, triu, unbind, unflatten,
+                           unsqueeze, vstack)
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum,
                          logsumexp, max, mean, min, nansum, norm, prod, std, std_mean, sum, var,
                          var_mean)

@@ -346,6 +346,9 @@ def movedim(input, source, destination):
     return permute(input, order)
 
 
+moveaxis = movedim  # NumPy's name, as torch.moveaxis
+
+
 moveaxis = movedim
 
 
