@@ -294,3 +294,50 @@ def test_mixed_parameter_dtypes_raise_as_torch(torch, case, swap):
     if raises:  # ember's message names the op, the operand and both dtypes
         op = case.split()[0]
         assert op in outcomes[0] and a in outcomes[0] and b in outcomes[0], outcomes[0]
+
+
+# -- metric-learning and margin losses ------------------------------------------------------------
+def _margin_cases():
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    pm1 = np.where(rng.random((5, 4)) > 0.5, 1.0, -1.0).astype(np.float32)
+    labels = (rng.random((5, 4)) > 0.5).astype(np.float32)
+    cls = np.array([0, 3, 1, 1, 2])
+    w = np.linspace(0.5, 2.0, 4).astype(np.float32)
+    var = (rng.random((5, 4)) + 0.1).astype(np.float32)
+    return [
+        ("TripletMarginLoss()", [x, x[::-1].copy(), x * 0.5]),
+        ("TripletMarginLoss(margin=0.3, p=1, swap=True)", [x, x[::-1].copy(), x * 0.5]),
+        ("HingeEmbeddingLoss(margin=0.5)", [x, pm1]),
+        ("SoftMarginLoss()", [x, pm1]),
+        ("MultiLabelSoftMarginLoss()", [x, labels]),
+        ("MultiLabelSoftMarginLoss(weight=W)", [x, labels]),
+        ("MultiMarginLoss()", [x, cls]),
+        ("MultiMarginLoss(p=2, margin=0.7, weight=W)", [x, cls]),
+        ("MultiMarginLoss()", [x[0], cls[:1].reshape(())]),
+        ("GaussianNLLLoss()", [x, x[::-1].copy(), var]),
+        ("GaussianNLLLoss(full=True, eps=0.3)", [x, x[::-1].copy(), var]),
+        ("GaussianNLLLoss()", [x, x[::-1].copy(), var[:, 0].copy()]),
+    ], w
+
+
+@pytest.mark.parametrize("index", range(12))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_margin_losses_match_torch(torch, index, reduction):
+    cases, w = _margin_cases()
+    text, arrays = cases[index]
+    results = []
+    for lib in (ember, torch):
+        name, args = text[:text.index("(")], text[text.index("(") + 1:-1]
+        ctor = f"{name}({args}{', ' if args else ''}reduction='{reduction}')"
+        module = eval("lib.nn." + ctor, {"lib": lib, "W": lib.tensor(w)})
+        graded = (0, 1, 2) if "Triplet" in text else (0, 2)  # anchors/positives/negatives;
+        # otherwise the input and GaussianNLLLoss's var (targets have no gradient in torch)
+        inputs = [lib.tensor(a, requires_grad=i in graded and a.dtype.kind == "f")
+                  for i, a in enumerate(arrays)]
+        out = module(*inputs)
+        (out * out).sum().backward()
+        results.append([out.detach().numpy()] +
+                       [t.grad.numpy() for t in inputs if t.requires_grad])
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)

@@ -15,8 +15,10 @@ from .modules.embedding import Embedding
 from .modules.flatten import Flatten, Unflatten
 from .modules.linear import Bilinear, Identity, Linear
 from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss,
-                           HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss,
-                           PoissonNLLLoss, SmoothL1Loss)
+                           GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
+                           MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss,
+                           MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss,
+                           SoftMarginLoss, TripletMarginLoss)
 from .modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,
                                     InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm)
 from .modules.padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,

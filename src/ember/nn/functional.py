@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .. import _checks, backend
+from .. import _checks, backend, creation
 from .. import random as _random
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as ew
@@ -795,6 +795,89 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _reduce(ew.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) with d the p-norm distance; ``swap`` uses the
+    nearer of the negative's distances to the anchor and to the positive."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = ew.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(ew.clamp(margin + d_pos - d_neg, min=0.0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """x where the target is 1, max(0, margin - x) where it is -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    below_margin = ew.where(target != 1, ew.clamp(margin - input, min=0.0), 0.0)
+    return _reduce(below_margin + ew.where(target != -1, input, 0.0), reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) for targets y of +-1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _reduce(ew.log1p(ew.exp(-input * target)), reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy on logits per class, averaged over the classes (last dim)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    classes = input.shape[-1] if input.dim() else 1
+    return _reduce(red.sum(loss, input.dim() - 1) / classes, reduction)
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average=None, reduce=None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge: sum over the wrong classes i of max(0, margin - x[y] + x[i])^p / C."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    unbatched = input.dim() == 1
+    x = input.unsqueeze(0) if unbatched else input
+    t = target.reshape(1) if unbatched else target
+    if x.dim() != 2 or t.shape[0] != x.shape[0]:
+        raise RuntimeError(f"multi_margin_loss: expected input (N, C) or (C,) and target (N,), "
+                           f"got {tuple(input.shape)} and {tuple(target.shape)}")
+    correct = indexing.gather(x, 1, t.unsqueeze(1))
+    terms = ew.clamp(margin - correct + x, min=0.0)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        terms = terms * indexing.index_select(weight, 0, t).unsqueeze(1)
+    terms = ew.where(indexing.one_hot(t, x.shape[1]) > 0, 0.0, terms)
+    loss = red.sum(terms, 1) / x.shape[1]
+    return _reduce(loss.reshape(()) if unbatched else loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """0.5 (log var + (x - y)^2 / var) (+ 0.5 log 2 pi with ``full``); var is clamped to
+    ``eps`` for the value only, as PyTorch (the gradient is the unclamped one)."""
+    if not isinstance(var, Tensor):
+        var = creation.full_like(input, float(var))
+    elif var.dim() == input.dim() - 1 and tuple(var.shape) == tuple(input.shape[:-1]):
+        var = var.unsqueeze(-1)
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    held = var.detach()
+    var = var + (ew.clamp(held, min=eps) - held)
+    loss = 0.5 * (ew.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
 
 
 # -- attention ----------------------------------------------------------------------------------
