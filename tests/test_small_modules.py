@@ -71,3 +71,30 @@ def test_errors():
         ember.nn.RMSNorm(4)(ember.ones(2, 5))
     with pytest.raises(ValueError, match="3D or 4D"):
         ember.nn.Softmax2d()(ember.ones(2, 3))
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=(2, 3), dilation=(1, 2),
+                                                          padding=1, stride=(2, 1)),
+                                dict(kernel_size=3, padding=1, stride=2)])
+def test_unfold_and_fold_match_torch(torch, kw):
+    x = np.random.default_rng(3).standard_normal((2, 3, 5, 6)).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        unfold, fold = lib.nn.Unfold(**kw), lib.nn.Fold((5, 6), **kw)
+        t = lib.tensor(x, requires_grad=True)
+        cols = unfold(t)
+        back = fold(cols * 1.5)
+        unbatched = lib.nn.functional.unfold(t[0], **kw)
+        ((cols * cols).sum() + (back * back).sum() + unbatched.sum()).backward()
+        results.append(([repr(unfold), repr(fold)],
+                        [cols.detach().numpy(), back.detach().numpy(), t.grad.numpy()]))
+    assert results[0][0] == results[1][0]
+    for e, t in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+
+def test_unfold_and_fold_errors():
+    with pytest.raises(RuntimeError, match="sliding blocks"):
+        ember.nn.functional.unfold(ember.ones(1, 1, 2, 2), 3)
+    with pytest.raises(RuntimeError, match="divisible by the product of kernel_size"):
+        ember.nn.functional.fold(ember.ones(1, 5, 4), (3, 3), 2)

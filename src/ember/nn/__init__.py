@@ -13,6 +13,7 @@ from .modules.distance import CosineSimilarity, PairwiseDistance
 from .modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .modules.embedding import Embedding
 from .modules.flatten import Flatten, Unflatten
+from .modules.fold import Fold, Unfold
 from .modules.linear import Bilinear, Identity, Linear
 from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss,
                            GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,

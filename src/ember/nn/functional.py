@@ -462,6 +462,86 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return out if weight is None else out * weight
 
 
+# -- sliding blocks ------------------------------------------------------------------------------
+def _pair(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (int(value), int(value))
+
+
+def _blocks_geometry(op, size, kernel_size, dilation, padding, stride):
+    """(k, d, p, s) pairs and the number of block positions per spatial dim."""
+    k, d, p, s = (_pair(v) for v in (kernel_size, dilation, padding, stride))
+    counts = tuple((n + 2 * pp - dd * (kk - 1) - 1) // ss + 1
+                   for n, kk, dd, pp, ss in zip(size, k, d, p, s))
+    if any(c <= 0 for c in counts):
+        raise RuntimeError(f"{op}: Given input with spatial size {tuple(size)}, kernel_size="
+                           f"{k}, dilation={d}, padding={p}, calculated shape of the array of "
+                           f"sliding blocks as {counts}, but its components must be at least "
+                           "one.")
+    return k, d, p, s, counts
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sliding blocks of (N, C, H, W) as columns: (N, C * kH * kW, L), PyTorch's im2col."""
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"unfold: Expected 3D (unbatched) or 4D (batched) input, but got "
+                           f"input of size: {list(input.shape)}")
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw), (oh, ow) = _blocks_geometry(
+        "unfold", x.shape[2:], kernel_size, dilation, padding, stride)
+    if ph or pw:
+        x = movement.pad_constant(x, (pw, pw, ph, ph))
+    n, c = x.shape[:2]
+    blocks = [x[:, :, i * dh:i * dh + (oh - 1) * sh + 1:sh, j * dw:j * dw + (ow - 1) * sw + 1:sw]
+              .reshape(n, c, oh * ow) for i in range(kh) for j in range(kw)]
+    out = movement.stack(blocks, 2).reshape(n, c * kh * kw, oh * ow)
+    return out if batched else out.squeeze(0)
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """The adjoint of unfold: columns (N, C * kH * kW, L) summed back into (N, C, H, W)."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"fold: Expected 2D (unbatched) or 3D (batched) input, but got "
+                           f"input of size: {list(input.shape)}")
+    batched = input.dim() == 3
+    cols = input if batched else input.unsqueeze(0)
+    h, w = _pair(output_size)
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw), (oh, ow) = _blocks_geometry(
+        "fold", (h, w), kernel_size, dilation, padding, stride)
+    n, ckk, length = cols.shape
+    if ckk % (kh * kw) or length != oh * ow:
+        raise RuntimeError(f"fold: Expected size of input's dimension 1 to be divisible by the "
+                           f"product of kernel_size ({kh * kw}) and dimension 2 to match the "
+                           f"calculated number of sliding blocks {oh} * {ow} = {oh * ow}, but "
+                           f"got input of size {list(input.shape)}")
+    c = ckk // (kh * kw)
+    blocks = cols.reshape(n, c, kh * kw, oh, ow)
+    hp, wp = h + 2 * ph, w + 2 * pw
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            block = _spread(blocks[:, :, i * kw + j], sh, sw)  # strided positions, zeros between
+            top, left = i * dh, j * dw
+            placed = movement.pad_constant(block, (left, wp - left - block.shape[3],
+                                                   top, hp - top - block.shape[2]))
+            out = placed if out is None else out + placed
+    out = out[:, :, ph:ph + h, pw:pw + w]
+    return out if batched else out.squeeze(0)
+
+
+def _spread(block: Tensor, sh: int, sw: int) -> Tensor:
+    """(N, C, a, b) -> (N, C, (a-1)*sh+1, (b-1)*sw+1) with the values sh and sw apart."""
+    n, c, a, b = block.shape
+    if sh > 1:
+        block = movement.cat([block.unsqueeze(3)] + [creation.zeros_like(block).unsqueeze(3)] *
+                             (sh - 1), 3).reshape(n, c, a * sh, b)[:, :, :(a - 1) * sh + 1]
+    if sw > 1:
+        a2 = block.shape[2]
+        block = movement.cat([block.unsqueeze(4)] + [creation.zeros_like(block).unsqueeze(4)] *
+                             (sw - 1), 4).reshape(n, c, a2, b * sw)[:, :, :, :(b - 1) * sw + 1]
+    return block
+
+
 # -- resampling ---------------------------------------------------------------------------------
 _MODE_DIMS = {"nearest": (1, 2), "nearest-exact": (1, 2), "area": (1, 2), "linear": (1,),
               "bilinear": (2,), "bicubic": (2,)}
