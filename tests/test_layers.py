@@ -562,7 +562,9 @@ def test_linear_with_1d_weight(torch, rng):
 # -- InstanceNorm ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("cls, shape", [("InstanceNorm1d", (4, 3, 7)), ("InstanceNorm1d", (3, 7)),
                                         ("InstanceNorm2d", (2, 3, 4, 5)),
-                                        ("InstanceNorm2d", (3, 4, 5))])
+                                        ("InstanceNorm2d", (3, 4, 5)),
+                                        ("InstanceNorm3d", (2, 3, 3, 4, 2)),
+                                        ("InstanceNorm3d", (3, 2, 3, 4))])
 @pytest.mark.parametrize("options", [dict(), dict(affine=True),
                                      dict(affine=True, track_running_stats=True),
                                      dict(track_running_stats=True, momentum=None)])

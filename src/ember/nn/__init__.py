@@ -21,7 +21,8 @@ from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, Cros
                            MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss,
                            SoftMarginLoss, TripletMarginLoss)
 from .modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,
-                                    InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm)
+                                    InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm,
+                                    RMSNorm)
 from .modules.padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,
                               ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
                               ReplicationPad2d, ZeroPad1d, ZeroPad2d)

@@ -1,4 +1,5 @@
-"""Normalisation layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d, LayerNorm, GroupNorm."""
+"""Normalisation layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm,
+RMSNorm."""
 from __future__ import annotations
 
 import warnings
@@ -12,7 +13,7 @@ from ..module import Module
 from ..parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
-           "LayerNorm", "GroupNorm", "RMSNorm"]
+           "InstanceNorm3d", "LayerNorm", "GroupNorm", "RMSNorm"]
 
 
 def _register_affine(module: Module, shape, affine: bool, bias: bool, device, dtype) -> None:
@@ -191,6 +192,12 @@ class InstanceNorm2d(_InstanceNorm):
     """Instance normalisation over (N, C, H, W) or unbatched (C, H, W) inputs."""
 
     _spatial_dims = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation over (N, C, D, H, W) or unbatched (C, D, H, W) inputs."""
+
+    _spatial_dims = 3
 
 
 class LayerNorm(Module):
