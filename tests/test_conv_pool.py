@@ -723,3 +723,35 @@ def test_conv3d_gradcheck_and_errors():
         C.conv3d(ember.ones(1, 3, 3, 3, 3), ember.ones(2, 2, 1, 1, 1))
     with pytest.raises(RuntimeError, match="kernel"):
         C.conv3d(ember.ones(1, 2, 2, 3, 3), ember.ones(2, 2, 3, 1, 1))
+
+
+# -- 3-D pooling ------------------------------------------------------------------------------------
+_POOL3D = [
+    ("MaxPool3d(2)", (2, 3, 4, 6, 5)),
+    ("MaxPool3d((2, 3, 2), stride=(1, 2, 2), padding=(1, 1, 0), dilation=(2, 1, 1))",
+     (2, 2, 5, 6, 7)),
+    ("MaxPool3d(3, stride=2, padding=1)", (3, 5, 5, 6)),  # unbatched
+    ("AvgPool3d(2)", (2, 3, 4, 6, 5)),
+    ("AvgPool3d((3, 2, 2), stride=(2, 1, 2), padding=(1, 1, 0))", (2, 2, 5, 6, 7)),
+    ("AvgPool3d(2, count_include_pad=False)", (1, 2, 4, 4, 4)),
+    ("AdaptiveAvgPool3d((3, None, 4))", (2, 2, 5, 6, 7)),
+    ("AdaptiveAvgPool3d(1)", (3, 4, 5, 6)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("text, shape", _POOL3D, ids=[c[0] for c in _POOL3D])
+def test_pool3d_matches_torch(text, shape):
+    import torch
+    x = _rand(np.random.default_rng(14), shape, ties=True)
+    results = []
+    for lib in (ember, torch):
+        module = eval("lib.nn." + text, {"lib": lib})
+        t = lib.tensor(x, requires_grad=True)
+        y = module(t)
+        g = np.random.default_rng(15).standard_normal(tuple(y.shape)).astype(np.float32)
+        (y * lib.tensor(g)).sum().backward()
+        results.append((repr(module), y.detach().numpy(), t.grad.numpy()))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=RTOL, atol=ATOL)
