@@ -132,3 +132,28 @@ def test_upsample_modules_match_torch(torch):
         np.testing.assert_allclose(ours(ember.tensor(x)).numpy(),
                                    theirs(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
         assert ours.state_dict() == {}
+
+
+_CASES_3D = [
+    ("trilinear", dict(size=(4, 5, 3))),
+    ("trilinear", dict(scale_factor=(1.5, 0.5, 2.0), align_corners=True)),
+    ("trilinear", dict(scale_factor=2.0)),
+    ("nearest", dict(size=(5, 2, 7))),
+    ("nearest", dict(scale_factor=(2.0, 1.5, 0.5))),
+    ("nearest-exact", dict(size=(4, 6, 3))),
+    ("area", dict(size=(2, 3, 1))),
+]
+
+
+@pytest.mark.parametrize("mode, kw", _CASES_3D)
+def test_interpolate_3d_matches_torch(torch, mode, kw):
+    x = np.random.default_rng(5).standard_normal((2, 2, 3, 4, 5)).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.interpolate(t, mode=mode, **kw)
+        g = np.random.default_rng(6).standard_normal(tuple(y.shape)).astype(np.float32)
+        y.backward(lib.tensor(g))
+        results.append((y.detach().numpy(), t.grad.numpy()))
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)

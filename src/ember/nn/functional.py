@@ -544,20 +544,20 @@ def _spread(block: Tensor, sh: int, sw: int) -> Tensor:
 
 
 # -- resampling ---------------------------------------------------------------------------------
-_MODE_DIMS = {"nearest": (1, 2), "nearest-exact": (1, 2), "area": (1, 2), "linear": (1,),
-              "bilinear": (2,), "bicubic": (2,)}
+_MODE_DIMS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3),
+              "linear": (1,), "bilinear": (2,), "bicubic": (2,), "trilinear": (3,)}
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """Resamples the spatial dims of an (N, C, L) or (N, C, H, W) input.
+    """Resamples the spatial dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input.
 
     Args:
         size: the output's spatial size (an int or one per dim); or
         scale_factor: a multiplier per dim (the output size is floor(input size * factor)).
-        mode: 'nearest', 'nearest-exact', 'area', 'linear' (3-D input), 'bilinear' or
-            'bicubic' (4-D).
+        mode: 'nearest', 'nearest-exact', 'area' (any), 'linear' (3-D input), 'bilinear' or
+            'bicubic' (4-D), 'trilinear' (5-D).
         align_corners: for the linear and cubic modes, map the corner pixels' centres onto
             each other.
         recompute_scale_factor: compute the scale from the sizes rather than use
@@ -571,7 +571,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode not in _MODE_DIMS:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported in ember; use "
                                   f"one of {', '.join(repr(m) for m in _MODE_DIMS)}")
-    if align_corners is not None and mode not in ("linear", "bilinear", "bicubic"):
+    if align_corners is not None and mode not in ("linear", "bilinear", "bicubic", "trilinear"):
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if antialias:
@@ -584,7 +584,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                                   "(N, C, spatial...)")
     sizes, scales = _output_size(input, nd, size, scale_factor, recompute_scale_factor)
     if mode == "area":
-        return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, sizes)
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](input,
+                                                                                    sizes)
     out = input
     # the last dim first: bilinear then weighs (w-interpolated rows) by the h weights, as
     # PyTorch's kernel does

@@ -9,13 +9,15 @@ __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 
 class Upsample(Module):
-    """Resamples (N, C, L) or (N, C, H, W) inputs to ``size`` or by ``scale_factor``.
+    """Resamples (N, C, L), (N, C, H, W) or (N, C, D, H, W) inputs to ``size`` or by
+    ``scale_factor``.
 
     Args:
         size: output spatial size (an int or one per dim), or
         scale_factor: multiplier per spatial dim.
-        mode: 'nearest' (default), 'nearest-exact', 'linear', 'bilinear', 'bicubic' or 'area'.
-        align_corners: for 'linear', 'bilinear' and 'bicubic' only.
+        mode: 'nearest' (default), 'nearest-exact', 'linear', 'bilinear', 'bicubic',
+            'trilinear' or 'area'.
+        align_corners: for the linear, bilinear, bicubic and trilinear modes only.
         recompute_scale_factor: compute the scale from the output size instead.
     """
 
