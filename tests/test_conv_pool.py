@@ -755,3 +755,31 @@ def test_pool3d_matches_torch(text, shape):
     assert results[0][0] == results[1][0]
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(results[0][2], results[1][2], rtol=RTOL, atol=ATOL)
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1),
+                                dict(stride=(2, 1, 2), padding=(1, 0, 1), dilation=(2, 1, 1),
+                                     output_padding=(1, 0, 0)),
+                                dict(groups=2, stride=(1, 2, 1))])
+def test_conv_transpose3d_matches_torch(kw):
+    rng = np.random.default_rng(16)
+    groups = kw.get("groups", 1)
+    arrays = [_rand(rng, (2, 4, 3, 4, 3)), _rand(rng, (4, 6 // groups, 3, 2, 3)),
+              _rand(rng, (6,))]
+    _compare(lambda x, w, b: C.conv_transpose3d(x, w, b, **kw),
+             lambda x, w, b: TF.conv_transpose3d(x, w, b, **kw), arrays, rng)
+
+
+@needs_torch
+def test_conv_transpose3d_module_matches_torch():
+    import torch
+    ours = nn.ConvTranspose3d(2, 3, (2, 3, 2), stride=2, padding=(0, 1, 0))
+    theirs = torch.nn.ConvTranspose3d(2, 3, (2, 3, 2), stride=2, padding=(0, 1, 0))
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict({k: ember.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(17).standard_normal((2, 3, 4, 3)).astype(np.float32)  # unbatched
+    np.testing.assert_allclose(ours(ember.tensor(x), output_size=(7, 8, 7)).detach().numpy(),
+                               theirs(torch.tensor(x), output_size=(7, 8, 7)).detach().numpy(),
+                               rtol=RTOL, atol=ATOL)

@@ -7,7 +7,8 @@ from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsig
                                  PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin,
                                  Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
 from .modules.attention import MultiheadAttention
-from .modules.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
+from .modules.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                           ConvTranspose3d)
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .modules.distance import CosineSimilarity, PairwiseDistance
 from .modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d

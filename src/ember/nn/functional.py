@@ -23,7 +23,7 @@ from ..tensor import Tensor
 from ..ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
                         adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
                         avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
-                        max_pool1d, max_pool2d, max_pool3d)
+                        conv_transpose3d, max_pool1d, max_pool2d, max_pool3d)
 
 _make = Tensor._make
 

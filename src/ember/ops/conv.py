@@ -685,6 +685,61 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return out if batched else out.squeeze(0)
 
 
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution over (N, C_in, D, H, W) or (C_in, D, H, W); weight
+    (C_in, C_out/groups, kD, kH, kW). Arguments as conv_transpose2d, three values per tuple.
+
+    Computed as one 2-D transposed convolution per kernel depth offset (the input depths in
+    the batch), each placed at its strided output depths and summed.
+    """
+    op = "conv_transpose3d"
+    _tensor(op, "input", input)
+    _tensor(op, "weight", weight)
+    if input.dim() not in (4, 5) or weight.dim() != 5:
+        raise RuntimeError(f"{op}: expected a 4D or 5D input and a 5D weight, got input of "
+                           f"size {_size(input.shape)} and weight of size "
+                           f"{_size(weight.shape)}")
+    batched = input.dim() == 5
+    x = input if batched else input.unsqueeze(0)
+    s, p, d = (_ntuple(op, name, v, 3) for name, v in
+               (("stride", stride), ("padding", padding), ("dilation", dilation)))
+    out_pad = _ntuple(op, "output_padding", output_padding, 3)
+    n, _, depth = x.shape[:3]
+    kd = weight.shape[2]
+    full = (depth - 1) * s[0] + d[0] * (kd - 1) + 1 + out_pad[0]
+    out_depth = full - 2 * p[0]
+    if out_depth <= 0:
+        raise RuntimeError(f"{op}: calculated output depth {out_depth} is too small; reduce "
+                           "padding or increase stride")
+    planes = x.transpose(1, 2).reshape((n * depth,) + tuple(x.shape[1:2] + x.shape[3:]))
+    out = None
+    for a in range(kd):
+        y = conv_transpose2d(planes, weight[:, :, a], None, s[1:], p[1:], out_pad[1:], groups,
+                             d[1:])
+        y = y.reshape((n, depth) + tuple(y.shape[1:])).transpose(1, 2)  # (N, C_out, D, ...)
+        y = _spread_depth(y, s[0])
+        start = a * d[0]
+        y = movement.pad_constant(y, (0, 0, 0, 0, start, full - start - y.shape[2]))
+        out = y if out is None else out + y
+    out = out[:, :, p[0]:p[0] + out_depth]
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1, 1)
+    out = out.contiguous()
+    return out if batched else out.squeeze(0)
+
+
+def _spread_depth(y: Tensor, stride: int) -> Tensor:
+    """(N, C, D, ...) -> (N, C, (D - 1) * stride + 1, ...) with zeros between the depths."""
+    if stride == 1:
+        return y
+    n, c, depth = y.shape[:3]
+    rest = tuple(y.shape[3:])
+    zeros = _make(backend.xp_of(y._data).zeros(y._data.shape, y._data.dtype))
+    stacked = movement.stack([y] + [zeros] * (stride - 1), 3)  # (N, C, D, stride, ...)
+    return stacked.reshape((n, c, depth * stride) + rest)[:, :, :(depth - 1) * stride + 1]
+
+
 def _conv_transpose_nd(op, nd, input, weight, bias, stride, padding, output_padding, groups,
                        dilation):
     batched = _check_conv(op, input, weight, bias, nd, True, groups)

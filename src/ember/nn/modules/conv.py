@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d."""
+"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+ConvTranspose3d."""
 from __future__ import annotations
 
 import math
@@ -11,7 +12,8 @@ from ..module import Module
 from ..parameter import Parameter
 from ...ops.conv import conv_transpose1d  # until nn.functional re-exports it
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -287,3 +289,18 @@ class ConvTranspose2d(_ConvTransposeNd):
         super().__init__(2, in_channels, out_channels, kernel_size, _ntuple(stride, 2),
                          _ntuple(padding, 2), output_padding, groups, bias,
                          _ntuple(dilation, 2), padding_mode, device, dtype)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution; weight (C_in, C_out/groups, kD, kH, kW). Arguments as
+    ConvTranspose2d with three values per tuple."""
+
+    _functional = staticmethod(F.conv_transpose3d)
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None) -> None:
+        super().__init__(3, in_channels, out_channels, kernel_size, _ntuple(stride, 3),
+                         _ntuple(padding, 3), output_padding, groups, bias,
+                         _ntuple(dilation, 3), padding_mode, device, dtype)
+
