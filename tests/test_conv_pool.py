@@ -736,6 +736,8 @@ _POOL3D = [
     ("AvgPool3d(2, count_include_pad=False)", (1, 2, 4, 4, 4)),
     ("AdaptiveAvgPool3d((3, None, 4))", (2, 2, 5, 6, 7)),
     ("AdaptiveAvgPool3d(1)", (3, 4, 5, 6)),
+    ("AdaptiveMaxPool3d((3, None, 4))", (2, 2, 5, 6, 7)),
+    ("AdaptiveMaxPool3d(2)", (3, 3, 5, 4)),
 ]
 
 

@@ -29,8 +29,8 @@ from .modules.padding import (CircularPad1d, CircularPad2d, ConstantPad1d, Const
                               ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 from .modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from .modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,
-                              AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d,
-                              AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d)
+                              AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool1d,
+                              AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d)
 from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .modules.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                                   TransformerEncoder, TransformerEncoderLayer)

@@ -21,7 +21,8 @@ from ..ops.nn_ops import batch_norm, gelu, group_norm, layer_norm, linear, logsi
 from ..tensor import Tensor
 
 from ..ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
-                        adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
+                        adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
+                        avg_pool1d, avg_pool2d,
                         avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
                         conv_transpose3d, max_pool1d, max_pool2d, max_pool3d)
 

@@ -1373,3 +1373,28 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     bins = [reduce_mean(planes[:, :, a:b], 2) for a, b in _bins(x.shape[2], sizes[0])]
     out = movement.stack(bins, 2)
     return out if batched else out.squeeze(0)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
+    """Max pooling of (N, C, D, H, W) or (C, D, H, W) to (D_out, H_out, W_out), with
+    PyTorch's adaptive bins and its first maximum among ties getting the gradient."""
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool3d: return_indices is not supported in "
+                                  "ember")
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"adaptive_max_pool3d: Expected 4D or 5D tensor, but got: "
+                           f"{_size(input.shape)}")
+    batched = input.dim() == 5
+    x = input if batched else input.unsqueeze(0)
+    sizes = (output_size,) * 3 if isinstance(output_size, int) else tuple(output_size)
+    sizes = tuple(n if o is None else int(o) for n, o in zip(x.shape[2:], sizes))
+    planes = _depth_folded(x, lambda t: adaptive_max_pool2d(t, sizes[1:]))
+    bins = []
+    for a, b in _bins(x.shape[2], sizes[0]):
+        best = planes[:, :, a]
+        for depth in range(a + 1, b):  # strictly greater: the earlier depth keeps a tie
+            v = planes[:, :, depth]
+            best = elementwise.where((v > best) | elementwise.isnan(v), v, best)
+        bins.append(best)
+    out = movement.stack(bins, 2)
+    return out if batched else out.squeeze(0)
