@@ -1331,11 +1331,7 @@ def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     batched = input.dim() == 5
     x = input if batched else input.unsqueeze(0)
     planes = _depth_folded(x, lambda t: max_pool2d(t, k[1:], s[1:], p[1:], d[1:]))
-    best = None
-    for v in _depth_windows(planes, k[0], s[0], d[0], p[0], float("-inf")):
-        # strictly greater: an earlier depth keeps a tie, as in PyTorch's window order
-        best = v if best is None else elementwise.where((v > best) | elementwise.isnan(v), v,
-                                                        best)
+    best = _first_max(_depth_windows(planes, k[0], s[0], d[0], p[0], float("-inf")))
     return best if batched else best.squeeze(0)
 
 
@@ -1359,20 +1355,34 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     return out if batched else out.squeeze(0)
 
 
-def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
-    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to (D_out, H_out, W_out), with
-    PyTorch's adaptive bins; None keeps that input size."""
+def _first_max(slices) -> Tensor:
+    """Elementwise maximum of the slices in order, an earlier one keeping a tie (PyTorch's
+    window order) and a NaN winning, so the gradient goes where PyTorch sends it."""
+    best = slices[0]
+    for v in slices[1:]:
+        best = elementwise.where((v > best) | elementwise.isnan(v), v, best)
+    return best
+
+
+def _adaptive_pool3d(op: str, input: Tensor, output_size, pool2d, combine) -> Tensor:
+    """pool2d to (H_out, W_out) per depth, then combine(depth slices) per adaptive depth bin."""
     if input.dim() not in (4, 5):
-        raise RuntimeError(f"adaptive_avg_pool3d: Expected 4D or 5D tensor, but got: "
-                           f"{_size(input.shape)}")
+        raise RuntimeError(f"{op}: Expected 4D or 5D tensor, but got: {_size(input.shape)}")
     batched = input.dim() == 5
     x = input if batched else input.unsqueeze(0)
     sizes = (output_size,) * 3 if isinstance(output_size, int) else tuple(output_size)
     sizes = tuple(n if o is None else int(o) for n, o in zip(x.shape[2:], sizes))
-    planes = _depth_folded(x, lambda t: adaptive_avg_pool2d(t, sizes[1:]))
-    bins = [reduce_mean(planes[:, :, a:b], 2) for a, b in _bins(x.shape[2], sizes[0])]
-    out = movement.stack(bins, 2)
+    planes = _depth_folded(x, lambda t: pool2d(t, sizes[1:]))
+    out = movement.stack([combine(planes[:, :, a:b]) for a, b in _bins(x.shape[2], sizes[0])],
+                         2)
     return out if batched else out.squeeze(0)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to (D_out, H_out, W_out), with
+    PyTorch's adaptive bins; None keeps that input size."""
+    return _adaptive_pool3d("adaptive_avg_pool3d", input, output_size, adaptive_avg_pool2d,
+                            lambda depths: reduce_mean(depths, 2))
 
 
 def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
@@ -1381,20 +1391,5 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
     if return_indices:
         raise NotImplementedError("adaptive_max_pool3d: return_indices is not supported in "
                                   "ember")
-    if input.dim() not in (4, 5):
-        raise RuntimeError(f"adaptive_max_pool3d: Expected 4D or 5D tensor, but got: "
-                           f"{_size(input.shape)}")
-    batched = input.dim() == 5
-    x = input if batched else input.unsqueeze(0)
-    sizes = (output_size,) * 3 if isinstance(output_size, int) else tuple(output_size)
-    sizes = tuple(n if o is None else int(o) for n, o in zip(x.shape[2:], sizes))
-    planes = _depth_folded(x, lambda t: adaptive_max_pool2d(t, sizes[1:]))
-    bins = []
-    for a, b in _bins(x.shape[2], sizes[0]):
-        best = planes[:, :, a]
-        for depth in range(a + 1, b):  # strictly greater: the earlier depth keeps a tie
-            v = planes[:, :, depth]
-            best = elementwise.where((v > best) | elementwise.isnan(v), v, best)
-        bins.append(best)
-    out = movement.stack(bins, 2)
-    return out if batched else out.squeeze(0)
+    return _adaptive_pool3d("adaptive_max_pool3d", input, output_size, adaptive_max_pool2d,
+                            lambda depths: _first_max(movement.unbind(depths, 2)))
