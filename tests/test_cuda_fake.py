@@ -1640,3 +1640,44 @@ def op_cases():
 @pytest.mark.parametrize("info, dtype", op_cases())
 def test_op_registry_on_fake_device(fake_cuda, info, dtype):
     check_op_on_device(info, dtype, "cuda", FakeCudaArray)
+
+
+# -- the layers and functions added later stay on the device, with equal values ------------------
+_ON_DEVICE = {
+    "conv3d": lambda m, x: m.nn.functional.conv3d(x, m.ones(2, 3, 2, 2, 2, device=x.device),
+                                                  padding=1),
+    "conv_transpose3d": lambda m, x: m.nn.functional.conv_transpose3d(
+        x, m.ones(3, 2, 2, 2, 2, device=x.device), stride=2),
+    "max_pool3d": lambda m, x: m.nn.functional.max_pool3d(x, 2),
+    "adaptive_avg_pool3d": lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, (2, 1, 3)),
+    "trilinear": lambda m, x: m.nn.functional.interpolate(x, scale_factor=1.5, mode="trilinear"),
+    "unfold": lambda m, x: m.nn.functional.unfold(x[:, :, 0], 2),
+    "pixel_shuffle": lambda m, x: m.nn.functional.pixel_shuffle(x[:, :, 0].repeat(1, 4, 1, 1),
+                                                                2),
+    "rms_norm": lambda m, x: m.nn.functional.rms_norm(x, (5,)),
+    "cdist": lambda m, x: m.cdist(x[0, 0], x[1, 0]),
+    "inv": lambda m, x: m.linalg.inv(x[0, 0, 0, :3, :3] + 3 * m.eye(3, device=x.device)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ON_DEVICE))
+def test_later_additions_stay_on_the_device(fake_cuda, name):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4, 5)).astype(np.float32)
+    on_cpu = _ON_DEVICE[name](ember, ember.tensor(x))
+    on_gpu = _ON_DEVICE[name](ember, ember.tensor(x).to(CUDA))
+    assert on_gpu.device == CUDA
+    np.testing.assert_allclose(on_gpu.cpu().numpy(), on_cpu.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_recurrent_and_transformer_layers_stay_on_the_device(fake_cuda):
+    ember.manual_seed(0)
+    lstm = ember.nn.LSTM(3, 4, 2, bidirectional=True)
+    x = ember.randn(5, 2, 3)
+    expected = lstm(x)[0]
+    lstm.to(CUDA)
+    out, (h, c) = lstm(x.to(CUDA))
+    assert out.device == h.device == c.device == CUDA
+    np.testing.assert_allclose(out.detach().cpu().numpy(), expected.detach().numpy(),
+                               rtol=1e-6, atol=1e-6)
+    layer = ember.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0).to(CUDA)
+    assert layer(ember.randn(3, 2, 8).to(CUDA)).device == CUDA
