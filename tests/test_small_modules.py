@@ -98,3 +98,46 @@ def test_unfold_and_fold_errors():
         ember.nn.functional.unfold(ember.ones(1, 1, 2, 2), 3)
     with pytest.raises(RuntimeError, match="divisible by the product of kernel_size"):
         ember.nn.functional.fold(ember.ones(1, 5, 4), (3, 3), 2)
+
+
+_BAGS = [  # kwargs, 2-D input?
+    (dict(mode="sum"), False), (dict(mode="mean"), False), (dict(mode="max"), False),
+    (dict(mode="mean", padding_idx=2), False), (dict(mode="max", padding_idx=4), False),
+    (dict(mode="sum", include_last_offset=True), False), (dict(mode="mean"), True),
+    (dict(mode="max"), True), (dict(mode="sum", per_sample_weights=True), False),
+]
+
+
+@pytest.mark.parametrize("kw, two_d", _BAGS)
+def test_embedding_bag_matches_torch(torch, kw, two_d):
+    kw = dict(kw)
+    weighted = kw.pop("per_sample_weights", False)
+    weight = np.random.default_rng(4).standard_normal((10, 3)).astype(np.float32)
+    indices = np.array([1, 2, 4, 5, 4, 3, 2, 9, 2, 2])
+    offsets = np.array([0, 4, 4, 7] + ([10] if kw.get("include_last_offset") else []))
+    samples = np.random.default_rng(5).random(10).astype(np.float32)
+    results = []
+    for lib in (ember, torch):
+        bag = lib.nn.EmbeddingBag(10, 3, _weight=lib.tensor(weight), **kw)
+        psw = lib.tensor(samples, requires_grad=True) if weighted else None
+        if two_d:
+            out = bag(lib.tensor(indices.reshape(2, 5)))
+        else:
+            out = bag(lib.tensor(indices), lib.tensor(offsets), per_sample_weights=psw)
+        g = np.random.default_rng(6).standard_normal(tuple(out.shape)).astype(np.float32)
+        (out * lib.tensor(g)).sum().backward()
+        results.append([out.detach().numpy(), bag.weight.grad.numpy()] +
+                       ([psw.grad.numpy()] if weighted else []))
+    for e, t in zip(*results):
+        np.testing.assert_allclose(e, t, rtol=1e-6, atol=1e-6)
+
+
+def test_embedding_bag_errors():
+    bag = ember.nn.EmbeddingBag(5, 2, mode="mean")
+    with pytest.raises(ValueError, match="offsets has to be None"):
+        bag(ember.tensor([[1, 2]]), ember.tensor([0]))
+    with pytest.raises(NotImplementedError, match="per_sample_weights"):
+        bag(ember.tensor([1, 2]), ember.tensor([0]), per_sample_weights=ember.ones(2))
+    with pytest.raises(ValueError, match="mode has to be one of"):
+        ember.nn.functional.embedding_bag(ember.tensor([1]), ember.ones(3, 2), ember.tensor([0]),
+                                          mode="median")

@@ -12,7 +12,7 @@ from .modules.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspos
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .modules.distance import CosineSimilarity, PairwiseDistance
 from .modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
-from .modules.embedding import Embedding
+from .modules.embedding import Embedding, EmbeddingBag
 from .modules.flatten import Flatten, Unflatten
 from .modules.fold import Fold, Unfold
 from .modules.linear import Bilinear, Identity, Linear

@@ -464,6 +464,81 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return out if weight is None else out * weight
 
 
+# -- bags of embeddings ---------------------------------------------------------------------------
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
+                  max_norm: float | None = None, norm_type: float = 2.0,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """The sum, mean or max of the embeddings of each bag of indices: the rows of a 2-D
+    ``input``, or the spans of a 1-D one that ``offsets`` start. Entries equal to
+    ``padding_idx`` are left out; an empty bag gives zeros."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, got {mode}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences.")
+        bags, length = input.shape
+        bounds = np.arange(bags + 1) * length
+        flat = input.reshape(-1)
+        weights = None if per_sample_weights is None else per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None or offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor but got None" if offsets is None
+                             else f"offsets has to be a 1D Tensor, got {offsets.dim()}D")
+        bounds = offsets.cpu().numpy().astype(np.int64)
+        # with include_last_offset the last offset ends the last bag, else the input does
+        bounds = bounds if include_last_offset else np.append(bounds, input.shape[0])
+        flat, weights = input, per_sample_weights
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.dim()}")
+    starts, n = bounds[:-1], flat.shape[0]
+    bag_of = np.full(n, -1)  # entries after the last bag belong to none
+    bag_of[:bounds[-1]] = np.repeat(np.arange(len(starts)), np.diff(bounds))
+    keep = bag_of >= 0
+    if padding_idx is not None:
+        keep &= flat.cpu().numpy() != padding_idx
+    rows = embedding(flat, weight, None, max_norm, norm_type, scale_grad_by_freq)  # (n, D)
+    xp = backend.xp_of(weight._data)
+    counts = np.bincount(bag_of[keep], minlength=len(starts))
+    if mode == "max":
+        return _bag_max(rows, bag_of, keep, counts, xp)
+    kept = np.flatnonzero(keep)
+    values = indexing.index_select(rows, 0, _make(xp.asarray(kept)))
+    if weights is not None:
+        values = values * indexing.index_select(weights, 0, _make(xp.asarray(kept))).unsqueeze(1)
+    out = indexing.index_add(creation.zeros((len(starts), weight.shape[1]), dtype=weight.dtype,
+                                            device=weight.device),
+                             0, _make(xp.asarray(bag_of[kept])), values)
+    if mode == "mean":
+        out = out / _make(xp.asarray(np.maximum(counts, 1).astype(out._data.dtype)[:, None]))
+    return out
+
+
+def _bag_max(rows: Tensor, bag_of, keep, counts, xp) -> Tensor:
+    """Per bag, the elementwise maximum of its kept rows (the first among ties gets the
+    gradient, as PyTorch); zeros for an empty bag."""
+    from ..ops.conv import _first_max
+    bags, longest = len(counts), int(counts.max()) if counts.size else 0
+    padded = movement.cat([rows, creation.full((1, rows.shape[1]), float("-inf"),
+                                               dtype=rows.dtype, device=rows.device)])
+    slots = np.full((bags, max(longest, 1)), rows.shape[0])  # the -inf row by default
+    kept = np.flatnonzero(keep)
+    position = np.arange(kept.size) - np.searchsorted(bag_of[kept], bag_of[kept])
+    slots[bag_of[kept], position] = kept
+    gathered = indexing.index_select(padded, 0, _make(xp.asarray(slots.reshape(-1))))
+    gathered = gathered.reshape(bags, slots.shape[1], rows.shape[1])
+    best = _first_max(movement.unbind(gathered, 1))
+    empty = _make(xp.asarray((counts == 0)[:, None]))
+    return ew.where(empty, 0.0, best)
+
+
 # -- sliding blocks ------------------------------------------------------------------------------
 def _pair(value) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (int(value), int(value))
