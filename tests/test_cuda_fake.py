@@ -775,6 +775,11 @@ OPTIMIZERS = {
     "RMSprop": {"lr": 0.01, "momentum": 0.5},
     "Adagrad": {"lr": 0.1},
     "Adadelta": {},
+    "Adamax": {"lr": 0.01},
+    "NAdam": {"lr": 0.01, "decoupled_weight_decay": True, "weight_decay": 0.01},
+    "RAdam": {"lr": 0.01},
+    "ASGD": {"lr": 0.01, "t0": 1},
+    "Rprop": {"lr": 0.01},
 }
 
 
@@ -797,6 +802,27 @@ def test_optimizer_state_lives_on_the_parameter_device(fake_cuda, name):
     for key, value in buffers.items():
         assert value.device == CUDA, f"state['{key}'] on {value.device}"
         assert type(value._data) is FakeCudaArray
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_steps_a_model_on_a_non_current_device(fake_cuda2, name):
+    opt_cls = getattr(ember.optim, name)
+    cpu_model, cuda_model = _tiny_module(), _tiny_module()
+    cuda_model.to("cuda:1")
+    _train(cpu_model, opt_cls, "cpu", **OPTIMIZERS[name])
+    opt = opt_cls(cuda_model.parameters(), **OPTIMIZERS[name])
+    x = ember.randn(5, 3, generator=ember.Generator().manual_seed(7)).to("cuda:1")
+    for _ in range(3):
+        opt.zero_grad()
+        with ember.cuda.device(1):  # ops do not switch devices themselves (the xfail above)
+            cuda_model(x).pow(2).mean().backward()
+        opt.step()  # the optimizer does
+    assert cuda_model.weight.device == ember.device("cuda", 1)
+    np.testing.assert_allclose(cuda_model.weight.detach().cpu().numpy(),
+                               cpu_model.weight.detach().numpy(), rtol=1e-6, atol=1e-7)
+    for key, value in opt.state[cuda_model.weight].items():
+        if isinstance(value, ember.Tensor) and value.dim() > 0:
+            assert value.device == ember.device("cuda", 1), key
 
 
 def test_optimizer_built_before_module_to_still_updates(fake_cuda):

@@ -55,5 +55,19 @@ def test_errors():
         ember.linalg.det(ember.ones(2, 3))
     with pytest.raises(RuntimeError, match="Incompatible shapes"):
         ember.linalg.solve(ember.eye(3), ember.ones(2, 2))
-    with pytest.raises(NotImplementedError, match="singular values"):
-        ember.linalg.matrix_norm(ember.eye(3), 2)
+    with pytest.raises(RuntimeError, match="Order 3 not supported"):
+        ember.linalg.matrix_norm(ember.eye(3), 3)
+
+
+@pytest.mark.parametrize("ord", [2, -2, "nuc"])
+@pytest.mark.parametrize("dim,keepdim", [((-2, -1), False), ((0, 2), True), ((2, 0), False)])
+def test_singular_value_norms_match_torch(torch, ord, dim, keepdim):
+    a = np.random.default_rng(3).standard_normal((3, 4, 5))
+    e = ember.tensor(a, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    out_e = ember.linalg.matrix_norm(e, ord, dim, keepdim)
+    out_t = torch.linalg.matrix_norm(t, ord, dim, keepdim)
+    out_e.sum().backward()
+    out_t.sum().backward()
+    np.testing.assert_allclose(out_e.detach().numpy(), out_t.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=1e-10)

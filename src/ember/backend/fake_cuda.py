@@ -133,8 +133,10 @@ def _wrap(result, index: int):
         return out
     if isinstance(result, np.generic):
         return _wrap(np.asarray(result), index)
-    if type(result) in (list, tuple):
-        return type(result)(_wrap(r, index) for r in result)
+    if type(result) is list:
+        return [_wrap(r, index) for r in result]
+    if isinstance(result, tuple):  # NumPy's named results (QRResult, ...) are plain in CuPy
+        return tuple(_wrap(r, index) for r in result)
     return result
 
 

@@ -67,8 +67,9 @@ class Adagrad(Optimizer):
         if not state:
             state["step"] = _new_step()
             xp = backend.xp_of(p._data)
-            state["sum"] = Tensor._make(
-                xp.full_like(p._data, group["initial_accumulator_value"]))
+            with backend.device_guard(p._data):
+                state["sum"] = Tensor._make(
+                    xp.full_like(p._data, group["initial_accumulator_value"]))
         return state
 
     def step(self, closure=None):

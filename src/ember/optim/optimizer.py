@@ -187,7 +187,8 @@ class Optimizer:
         todo = [(group, self._params_with_grad(group)) for group in self.param_groups]
         for group, params in todo:
             for p in params:
-                self._update(p, group)
+                with backend.device_guard(p._data):  # CuPy allocates on the current GPU
+                    self._update(p, group)
                 p._vbox[0] += 1
         return loss
 
