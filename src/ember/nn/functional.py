@@ -19,6 +19,7 @@ from ..ops import nn_ops
 from ..ops import reduce as red
 from ..ops.nn_ops import batch_norm, gelu, group_norm, layer_norm, linear, logsigmoid  # noqa: F401
 from ..tensor import Tensor
+from . import _antialias
 
 from ..ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
                         adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
@@ -621,7 +622,8 @@ def _spread(block: Tensor, sh: int, sw: int) -> Tensor:
 
 # -- resampling ---------------------------------------------------------------------------------
 _MODE_DIMS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3),
-              "linear": (1,), "bilinear": (2,), "bicubic": (2,), "trilinear": (3,)}
+              "linear": (1,), "bilinear": (2,), "bicubic": (2,), "lanczos": (2,),
+              "trilinear": (3,)}
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
@@ -633,32 +635,43 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         size: the output's spatial size (an int or one per dim); or
         scale_factor: a multiplier per dim (the output size is floor(input size * factor)).
         mode: 'nearest', 'nearest-exact', 'area' (any), 'linear' (3-D input), 'bilinear' or
-            'bicubic' (4-D), 'trilinear' (5-D).
+            'bicubic' (4-D), 'trilinear' (5-D), 'lanczos' (4-D, antialias only).
         align_corners: for the linear and cubic modes, map the corner pixels' centres onto
             each other.
         recompute_scale_factor: compute the scale from the sizes rather than use
             ``scale_factor`` itself.
+        antialias: for 'bilinear', 'bicubic' and 'lanczos' on 4-D float or uint8 input,
+            stretch the filter by the downsampling factor so that each output pixel averages
+            the input pixels it covers (PyTorch's and Pillow's resampling; the cubic uses
+            a = -0.5 here). uint8 is resampled in Pillow's fixed point, rounded per pass.
 
     The source positions are computed as PyTorch computes them (in float32 for the nearest
     modes), so the same pixels are picked and weighted. Built from index_select, multiply
-    and add, so it is differentiable, twice over for the linear modes.
+    and add (matmul with antialias), so it is differentiable, twice over for the linear
+    modes.
+
+    Example::
+
+        >>> x = ember.rand(1, 3, 64, 48)
+        >>> F.interpolate(x, size=(16, 12), mode="bicubic", antialias=True).shape
+        ember.Size([1, 3, 16, 12])
     """
     _checks.tensor_type("interpolate", "input", input)
     if mode not in _MODE_DIMS:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported in ember; use "
                                   f"one of {', '.join(repr(m) for m in _MODE_DIMS)}")
-    if align_corners is not None and mode not in ("linear", "bilinear", "bicubic", "trilinear"):
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported in ember")
+    _check_interpolate_options(input, mode, align_corners, antialias)
     nd = input.dim() - 2
     if nd not in _MODE_DIMS[mode]:
         wanted = " or ".join(f"{d + 2}D" for d in _MODE_DIMS[mode])
         raise NotImplementedError(f"interpolate: got {input.dim()}D input (shape "
                                   f"{tuple(input.shape)}), but {mode} mode needs {wanted} input "
                                   "(N, C, spatial...)")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("Lanczos mode requires antialias=True")
     sizes, scales = _output_size(input, nd, size, scale_factor, recompute_scale_factor)
+    if antialias:
+        return _antialias.resample(input, mode, sizes, scales, bool(align_corners))
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](input,
                                                                                     sizes)
@@ -675,6 +688,19 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         elif n_out != n_in:  # PyTorch's linear modes leave a dim of unchanged size as it is
             out = _linear_along(out, axis, n_in, n_out, scale, bool(align_corners))
     return out.clone() if out is input else out
+
+
+def _check_interpolate_options(input: Tensor, mode: str, align_corners, antialias: bool):
+    if align_corners is not None and mode not in ("linear", "bilinear", "bicubic", "trilinear",
+                                                  "lanczos"):
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if mode == "lanczos" and align_corners:
+        raise ValueError("Lanczos mode does not support align_corners=True")
+    if antialias and (mode not in _antialias.MODES or input.dim() != 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         f"modes and requires a 4-D tensor as input (got mode {mode!r} and "
+                         f"{input.dim()}-D input)")
 
 
 def _output_size(input: Tensor, nd: int, size, scale_factor, recompute_scale_factor):
