@@ -5,34 +5,46 @@ from . import modules  # noqa: F401
 from .modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid,
                                  Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish,
                                  PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d, Softmin,
-                                 Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
+                                 Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold,
+                                 RReLU)
+from .modules.adaptive import AdaptiveLogSoftmaxWithLoss
 from .modules.attention import MultiheadAttention
+from .modules.channelshuffle import ChannelShuffle
 from .modules.conv import (Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
                            ConvTranspose3d)
 from .modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .modules.distance import CosineSimilarity, PairwiseDistance
-from .modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
+from .modules.dropout import (AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d,
+                              FeatureAlphaDropout)
 from .modules.embedding import Embedding, EmbeddingBag
 from .modules.flatten import Flatten, Unflatten
 from .modules.fold import Fold, Unfold
+from .modules.lazy import (LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d,
+                           LazyConv2d, LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d,
+                           LazyConvTranspose3d, LazyInstanceNorm1d, LazyInstanceNorm2d,
+                           LazyInstanceNorm3d, LazyLinear)
 from .modules.linear import Bilinear, Identity, Linear
 from .modules.loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss,
                            GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss,
                            MarginRankingLoss, MSELoss, MultiLabelSoftMarginLoss,
                            MultiMarginLoss, NLLLoss, PoissonNLLLoss, SmoothL1Loss,
-                           SoftMarginLoss, TripletMarginLoss)
+                           SoftMarginLoss, TripletMarginLoss, CTCLoss, MultiLabelMarginLoss,
+                           NLLLoss2d, TripletMarginWithDistanceLoss)
 from .modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,
                                     InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LayerNorm,
-                                    RMSNorm)
+                                    RMSNorm, CrossMapLRN2d, LocalResponseNorm)
 from .modules.padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,
                               ReflectionPad1d, ReflectionPad2d, ReplicationPad1d,
-                              ReplicationPad2d, ZeroPad1d, ZeroPad2d)
+                              ReplicationPad2d, ZeroPad1d, ZeroPad2d, CircularPad3d,
+                              ConstantPad3d, ReflectionPad3d, ReplicationPad3d, ZeroPad3d)
 from .modules.pixelshuffle import PixelShuffle, PixelUnshuffle
 from .modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d,
                               AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool1d,
-                              AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d)
+                              AvgPool2d, AvgPool3d, LPPool1d, LPPool2d, LPPool3d, MaxPool1d,
+                              MaxPool2d, MaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)
 from .modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .modules.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                                   TransformerEncoder, TransformerEncoderLayer)
 from .modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
-from .parameter import Parameter
+from .parameter import (Buffer, Parameter, UninitializedBuffer,  # noqa: F401
+                        UninitializedParameter)

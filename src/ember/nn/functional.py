@@ -15,17 +15,20 @@ from .. import random as _random
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as ew
 from ..ops import indexing, linalg, movement
-from ..ops import nn_ops
+from ..ops import ctc, nn_ops
 from ..ops import reduce as red
 from ..ops.nn_ops import batch_norm, gelu, group_norm, layer_norm, linear, logsigmoid  # noqa: F401
+from ..ops.sampling import affine_grid, grid_sample  # noqa: F401
 from ..tensor import Tensor
 from . import _antialias
 
-from ..ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d,  # noqa: F401
-                        adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
-                        avg_pool1d, avg_pool2d,
-                        avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
-                        conv_transpose3d, max_pool1d, max_pool2d, max_pool3d)
+from ..ops.conv import (adaptive_avg_pool1d, adaptive_avg_pool2d,  # noqa: F401
+                        adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
+                        conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,
+                        conv_transpose3d, max_pool1d, max_pool2d)
+from ..ops.pool3d import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d,  # noqa: F401
+                          lp_pool1d, lp_pool2d, lp_pool3d, max_pool3d, max_unpool1d,
+                          max_unpool2d, max_unpool3d)
 
 _make = Tensor._make
 
@@ -122,6 +125,48 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value."""
     return _maybe_inplace(input, inplace, nn_ops.threshold, threshold, value)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _maybe_inplace(input, True, nn_ops.threshold, threshold, value)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU: x where x > 0, else a * x.
+
+    While training, each element's slope a is drawn from U(lower, upper) (ember's RNG, on the
+    input's device); otherwise a is (lower + upper) / 2.
+    """
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"rrelu: not implemented for {input.dtype} input; use a "
+                                  "floating point input")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    return _maybe_inplace(input, inplace, _random_slopes, lower, upper)
+
+
+def _random_slopes(input: Tensor, lower: float, upper: float) -> Tensor:
+    dtype = input._data.dtype
+    slopes = _random.uniform(tuple(input.shape), dtype, input.device, lower, upper)
+    xp = backend.xp_of(slopes)
+    # as PyTorch, zero takes a random slope too (its gradient)
+    return input * _make(xp.where(input._data <= 0, slopes, dtype.type(1)))
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -1064,6 +1109,188 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
     return _reduce(loss, reduction)
 
 
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                           reduction: str = "mean") -> Tensor:
+    """Multi-label hinge: sum over the target classes j and the other classes i of
+    max(0, 1 - (x[j] - x[i])), divided by the number of classes.
+
+    Shape:
+        input (C,) or (N, C); target of the same shape, int64 class indices ended by the
+        first -1 (what follows it is ignored). Output () or (N,) with reduction='none'.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    shape = tuple(input.shape)
+    if not (input.dim() == 0 or (input.dim() <= 2 and shape[-1] != 0)):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch "
+                           f"size, but got: {list(shape)}")
+    classes = shape[-1] if shape else 1
+    expected = (shape[0], classes) if input.dim() == 2 else None
+    if (tuple(target.shape) != expected if expected else
+            (target.dim() > 1 or target.numel() != classes)):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(shape)}")
+    if target._data.dtype != np.int64:
+        raise RuntimeError(f"multilabel_margin_loss: expected target of dtype int64 (Long), "
+                           f"but found {target.dtype}")
+    t = target._data.reshape(-1, classes)
+    xp = backend.xp_of(t)
+    if t.size and bool(((t < -1) | (t >= classes)).any()):
+        raise RuntimeError(f"multilabel_margin_loss: argument #2 'target' is out of range: "
+                           f"class indices must lie in [-1, {classes})")
+    # the entries before the first -1
+    listed = xp.cumprod((t >= 0).astype(np.int64), axis=1).astype(bool)
+    labels = xp.where(listed, t, 0)
+    slot_is = (labels[:, :, None] == xp.arange(classes)) & listed[:, :, None]  # (N, j, c)
+    others = ~slot_is.any(axis=1)                        # (N, C): not a target class
+    x = input.reshape(-1, classes)
+    x_target = indexing.gather(x, 1, _make(labels))      # (N, C): x[y_j] per target slot j
+    # (N, j, i): the hinge of target slot j against class i
+    margins = ew.relu(1 - x_target.unsqueeze(2) + x.unsqueeze(1))
+    pairs = _make((listed[:, :, None] & others[:, None, :]).astype(x._data.dtype))
+    loss = red.sum(margins * pairs, (1, 2)) / classes
+    return _reduce(loss if input.dim() == 2 else loss.reshape(()), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function=None, margin: float = 1.0,
+                                      swap: bool = False, reduction: str = "mean") -> Tensor:
+    """max(d(a, p) - d(a, n) + margin, 0) for any distance function d (default
+    pairwise_distance); ``swap`` uses the nearer of d(a, n) and d(p, n)."""
+    _check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    dims = (anchor.dim(), positive.dim(), negative.dim())
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have "
+                           f"the same number of dimensions, but got: anchor {dims[0]}D, "
+                           f"positive {dims[1]}D, and negative {dims[2]}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
+    if swap:
+        d_neg = ew.minimum(d_neg, distance(positive, negative))
+    return _reduce(ew.clamp(margin + d_pos - d_neg, min=0.0), reduction)
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
+             blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist temporal classification loss: -log p(target | log_probs), summed over
+    every alignment of the target to the input frames (blanks between and around labels).
+
+    Args:
+        log_probs: (T, N, C) or unbatched (T, C) log-probabilities (log_softmax outputs).
+        targets: (N, S) padded or 1-D concatenated class indices (blank excluded).
+        input_lengths, target_lengths: (N,) tensors or sequences of ints.
+        blank: the blank class.
+        reduction: 'none' (N,), 'sum', or 'mean': each loss divided by its target length
+            (at least 1), then averaged over the batch, as PyTorch.
+        zero_infinity: impossible alignments give 0 loss and 0 gradient instead of inf.
+
+    Example::
+
+        >>> lp = ember.randn(50, 2, 20, requires_grad=True).log_softmax(2)
+        >>> loss = F.ctc_loss(lp, ember.randint(1, 20, (2, 10)), [50, 40], [10, 7])
+    """
+    _check_reduction(reduction)
+    if log_probs._data.dtype not in (np.float32, np.float64):
+        raise NotImplementedError(f"ctc_loss: not implemented for log_probs of dtype "
+                                  f"{log_probs.dtype}; pass float32 or float64")
+    batched = log_probs.dim() == 3
+    if log_probs.dim() not in (2, 3):
+        raise RuntimeError(f"ctc_loss: expected log_probs of shape (T, N, C) or (T, C), got "
+                           f"{log_probs.dim()}-dimensional tensor of shape "
+                           f"{tuple(log_probs.shape)}")
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    steps, n, classes = lp.shape
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    in_lens = _ctc_lengths(input_lengths, n, "input_lengths", steps)
+    tgt_lens = _ctc_lengths(target_lengths, n, "target_lengths", None)
+    extended = _ctc_extended_targets(targets, tgt_lens, blank, classes, lp)
+    xp = backend.xp_of(lp._data)
+    loss = ctc.CTCNegLogLikelihood.apply(lp, extended, xp.asarray(in_lens),
+                                         xp.asarray(tgt_lens), max(int(in_lens.max(initial=0)), 1),
+                                         zero_infinity)
+    if zero_infinity:
+        loss = ew.where(_make(xp.isinf(loss._data)), 0.0, loss)
+    if reduction == "mean":
+        divisor = _make(xp.asarray(np.maximum(tgt_lens, 1).astype(loss._data.dtype)))
+        return red.mean(loss / divisor)
+    if reduction == "sum":
+        return red.sum(loss)
+    return loss if batched else loss.reshape(())
+
+
+def _ctc_lengths(lengths, n: int, name: str, most: int | None) -> np.ndarray:
+    """Sequence lengths as a host int64 array of n entries, checked as PyTorch."""
+    if isinstance(lengths, Tensor):
+        if lengths._data.dtype.kind not in "iu":
+            raise RuntimeError(f"{name} must be integral")
+        values = backend.of(lengths._data).to_numpy(lengths._data)
+    else:
+        values = np.asarray(lengths)
+    values = values.reshape(-1).astype(np.int64)
+    if values.shape[0] != n:
+        raise RuntimeError(f"{name} must be of size batch_size")
+    for v in values:
+        if v < 0:
+            raise RuntimeError(f"Expected {name} to have value at least 0, but got value {v} "
+                               f"(while checking arguments for ctc_loss)")
+        if most is not None and v > most:
+            raise RuntimeError(f"Expected {name} to have value at most {most}, but got value "
+                               f"{v} (while checking arguments for ctc_loss)")
+    return values
+
+
+def _ctc_extended_targets(targets: Tensor, lengths: np.ndarray, blank: int, classes: int,
+                          like: Tensor):
+    """(N, 2 * max_length + 1) int64 labels on the device: blank, y1, blank, y2, ..., blank
+    (blanks also past each target's end)."""
+    n = lengths.shape[0]
+    longest = int(lengths.max(initial=0))
+    xp = backend.xp_of(like._data)
+    flat = targets._data.reshape(-1)
+    position = np.arange(longest)
+    inside = position[None, :] < lengths[:, None]  # (N, longest)
+    if targets.dim() == 1:
+        if targets.shape[0] != int(lengths.sum()):
+            raise RuntimeError(f"Expected tensor to have size {int(lengths.sum())} at dimension "
+                               f"0, but got size {targets.shape[0]} for argument #2 'targets' "
+                               f"(while checking arguments for ctc_loss)")
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        index = np.where(inside, starts[:, None] + position[None, :], 0)
+    elif targets.dim() == 2:
+        if targets.shape[0] != n:
+            raise RuntimeError(f"Expected tensor to have size {n} at dimension 0, but got size "
+                               f"{targets.shape[0]} for argument #2 'targets' (while checking "
+                               f"arguments for ctc_loss)")
+        if targets.shape[1] < longest:
+            raise RuntimeError(f"Expected tensor to have size at least {longest} at dimension "
+                               f"1, but got size {targets.shape[1]} for argument #2 'targets' "
+                               f"(while checking arguments for ctc_loss)")
+        index = np.where(inside, np.arange(n)[:, None] * targets.shape[1] + position, 0)
+    else:
+        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {targets.dim()}-dimensional "
+                           f"tensor for argument #2 'targets' (while checking arguments for "
+                           f"ctc_loss)")
+    if index.size and flat.size == 0:
+        raise RuntimeError("ctc_loss: targets are empty but target_lengths are not all 0")
+    labels = flat[xp.asarray(index.reshape(-1))].reshape(n, longest).astype(np.int64) \
+        if index.size else xp.zeros((n, longest), np.int64)
+    inside = xp.asarray(inside)
+    if labels.size and bool(((labels < 0) | (labels >= classes))[inside].any()):
+        raise RuntimeError(f"ctc_loss: targets must be class indices in [0, {classes})")
+    extended = xp.full((n, 2 * longest + 1), blank, np.int64)
+    extended[:, 1::2] = xp.where(inside, labels, blank)
+    return extended
+
+
 # -- attention ----------------------------------------------------------------------------------
 def _mask_bias(mask: Tensor, dtype, allowed_is_true: bool) -> Tensor:
     """A float mask to add to attention scores: -inf where attention is not allowed."""
@@ -1256,3 +1483,155 @@ def _in_projection(query, key, value, w, b, separate, wq, wk, wv, embed_dim):
     if b is not None:
         bq, bk, bv = movement.chunk(b, 3)
     return linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)
+
+
+# -- alpha dropout, local response norm, channel shuffle, pdist, gumbel, deprecated upsample --
+_ALPHA_DROPOUT = 1.7580993408473766  # minus SELU's negative saturation value (scale * alpha)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
+    """Dropout for self-normalising (SELU) networks: dropped elements take SELU's negative
+    saturation value and an affine map keeps the mean and variance (when training)."""
+    return _alpha_dropout(input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                          inplace: bool = False) -> Tensor:
+    """alpha_dropout of whole channels: one draw per (sample, channel) of (N, C, *) input."""
+    return _alpha_dropout(input, p, training, inplace, feature=True)
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool,
+                   feature: bool) -> Tensor:
+    _check_p(p)
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    if feature and input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if p == 1.0:
+        return _maybe_inplace(input, inplace, ew.mul, 0.0)
+    shape = tuple(input.shape)
+    if feature:
+        shape = shape[:2] + (1,) * (len(shape) - 2)
+    dtype = input._data.dtype
+    keep = (_random.uniform(shape, dtype, input.device) < 1.0 - p).astype(dtype)
+    a = 1.0 / math.sqrt((_ALPHA_DROPOUT ** 2 * p + 1) * (1 - p))
+    shift = (keep - 1) * dtype.type(_ALPHA_DROPOUT * a) + dtype.type(_ALPHA_DROPOUT * a * p)
+    return _maybe_inplace(input, inplace, _scale_shift, _make(keep * dtype.type(a)),
+                          _make(shift))
+
+
+def _scale_shift(input: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
+    return input * scale + shift
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta.
+
+    Shape:
+        (N, C, *) with at least one spatial dim; the output has the input's shape.
+    """
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {dim} dimensions)")
+    if size <= 0:
+        raise RuntimeError(f"local_response_norm: size should be greater than zero, but got "
+                           f"{size}")
+    if input.numel() == 0:
+        return input
+    div = input * input
+    if dim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = tuple(input.shape)
+        # (N, C, *) -> (N, 1, C, d1, rest): average over the channel axis with a pooling window
+        div = div.reshape(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(sizes)
+    return input / (div * alpha + k) ** beta
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleaves the ``groups`` groups of channels of an (N, C, *) input: channel
+    g * (C / groups) + i moves to i * groups + g.
+
+    Example::
+
+        >>> F.channel_shuffle(ember.arange(4.0).reshape(1, 4, 1), 2).flatten()
+        tensor([0., 2., 1., 3.])
+    """
+    if input.dim() <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    n, c = input.shape[:2]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
+                           f"and {groups} groups.")
+    # (N, C, *) -> (N, g, C/g, *) -> (N, C/g, g, *)
+    grouped = input.reshape(n, groups, c // groups, *input.shape[2:])
+    return movement.transpose(grouped, 1, 2).reshape(input.shape)
+
+
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """channel_shuffle under PyTorch's kernel-level name."""
+    return channel_shuffle(input, groups)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The p-norm distance between every pair of rows i < j of an (N, M) input, as a flat
+    (N * (N - 1) / 2,) tensor in row-major order of the pairs."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    first, second = np.triu_indices(input.shape[0], 1)
+    xp = backend.xp_of(input._data)
+    rows = [indexing.IndexSelect.apply(input, 0, _make(xp.asarray(i.astype(np.int64))))
+            for i in (first, second)]
+    return red.norm(rows[0] - rows[1], p, 1)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """softmax((logits + g) / tau) with Gumbel(0, 1) noise g (ember's RNG); ``hard`` returns
+    one-hot samples whose gradient is the soft sample's (straight-through)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    draws = _random.exponential(tuple(logits.shape), logits._data.dtype, logits.device)
+    gumbels = -ew.log(_make(draws))
+    y_soft = nn_ops.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = red.argmax(y_soft, dim, keepdim=True)
+    y_hard = indexing.scatter(creation.zeros_like(logits), dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated: interpolate."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: interpolate(mode='nearest')."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
+    """Deprecated: interpolate(mode='bilinear', align_corners=True)."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

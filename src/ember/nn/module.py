@@ -16,7 +16,7 @@ from .. import backend, dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor, _parse_to
-from .parameter import Parameter
+from .parameter import _UNINITIALIZED_SHAPE, Buffer, Parameter, is_lazy
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -252,10 +252,13 @@ class Module:
                 modules[name] = value
             else:
                 buffers = d.get("_buffers")
-                if buffers is not None and name in buffers:
+                if isinstance(value, Buffer):  # registers it, with its own persistence
+                    self.register_buffer(name, value, value.persistent)
+                elif buffers is not None and name in buffers:
                     if value is not None and not isinstance(value, Tensor):
                         raise TypeError(f"cannot assign '{type(value).__name__}' as buffer "
-                                        f"'{name}' (ember.Tensor or None expected)")
+                                        f"'{name}' (ember.nn.Buffer, ember.Tensor or None "
+                                        "expected)")
                     buffers[name] = value
                 else:
                     object.__setattr__(self, name, value)
@@ -403,6 +406,9 @@ class Module:
                 if param is None:
                     continue
                 new = fn(param)
+                if is_lazy(param):  # no shape yet: only its device and dtype change
+                    param.data = new
+                    continue
                 if new._data is not param._data:
                     param._data = new._data
                     param._vbox[0] += 1
@@ -539,6 +545,10 @@ class Module:
                 if key not in state_dict:
                     missing.append(key)
                     continue
+                if is_lazy(target):  # an uninitialized value into one: nothing to copy
+                    continue
+                if is_lazy(state_dict[key]):
+                    raise RuntimeError(_UNINITIALIZED_SHAPE)
                 value = _as_array_like(state_dict[key], key)
                 if tuple(value.shape) != tuple(target.shape):
                     errors.append(f"size mismatch for {key}: copying a param with shape "

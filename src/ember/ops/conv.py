@@ -23,7 +23,6 @@ from ..backend import blas, threads
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import elementwise, movement
-from .reduce import mean as reduce_mean
 
 _make = Tensor._make
 
@@ -1286,75 +1285,6 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
     return AdaptiveMaxPool.apply(input, shape4, out_hw, out_shape, bool(return_indices))
 
 
-# -- 3-D pooling: the 2-D pools over (H, W) with the depths folded into the batch, then the depth
-# windows combined with ember ops (so autograd runs through them) ------------------------------
-def _depth_folded(x: Tensor, pool2d):
-    """pool2d applied to every depth of (N, C, D, H, W): (N, C, D, OH, OW)."""
-    n, c, d = x.shape[:3]
-    planes = pool2d(x.transpose(1, 2).reshape((n * d, c) + tuple(x.shape[3:])))
-    return planes.reshape((n, d, c) + tuple(planes.shape[2:])).transpose(1, 2)
-
-
-def _pool3d_args(op: str, input: Tensor, kernel_size, stride, padding, dilation=1):
-    if input.dim() not in (4, 5):
-        raise RuntimeError(f"{op}: Expected 4D or 5D (batch mode) tensor for input, but got: "
-                           f"{_size(input.shape)}")
-    k = _ntuple(op, "kernel_size", kernel_size, 3)
-    s = k if stride is None or stride == [] or stride == () else _ntuple(op, "stride", stride, 3)
-    p = _ntuple(op, "padding", padding, 3)
-    d = _ntuple(op, "dilation", dilation, 3)
-    if any(2 * pp > kk for pp, kk in zip(p, k)):
-        raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got "
-                           f"pad={p}, kernel_size={k}")
-    return k, s, p, d
-
-
-def _depth_windows(y: Tensor, k: int, s: int, d: int, pad: int, fill: float):
-    """The k depth slices of each output depth window of (N, C, D, ...) (padded with fill)."""
-    if pad:
-        y = movement.pad_constant(y, (0, 0) * (y.dim() - 3) + (pad, pad), fill)
-    out_d = (y.shape[2] - d * (k - 1) - 1) // s + 1
-    if out_d <= 0:
-        raise RuntimeError(f"pool3d: the padded input depth ({y.shape[2]}) is smaller than the "
-                           f"dilated kernel depth ({d * (k - 1) + 1})")
-    return [y[:, :, a * d:a * d + (out_d - 1) * s + 1:s] for a in range(k)]
-
-
-def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W); PyTorch's choice among ties (the
-    first maximum in (d, h, w) order) gets the gradient."""
-    if ceil_mode or return_indices:
-        raise NotImplementedError("max_pool3d: ceil_mode and return_indices are not supported "
-                                  "in ember")
-    k, s, p, d = _pool3d_args("max_pool3d", input, kernel_size, stride, padding, dilation)
-    batched = input.dim() == 5
-    x = input if batched else input.unsqueeze(0)
-    planes = _depth_folded(x, lambda t: max_pool2d(t, k[1:], s[1:], p[1:], d[1:]))
-    best = _first_max(_depth_windows(planes, k[0], s[0], d[0], p[0], float("-inf")))
-    return best if batched else best.squeeze(0)
-
-
-def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
-    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W); padding counts towards the
-    divisor (count_include_pad=False is supported without padding only)."""
-    k, s, p, _ = _pool3d_args("avg_pool3d", input, kernel_size, stride, padding)
-    if ceil_mode or divisor_override or (not count_include_pad and any(p)):
-        raise NotImplementedError("avg_pool3d: ceil_mode, divisor_override and "
-                                  "count_include_pad=False with padding are not supported in "
-                                  "ember")
-    batched = input.dim() == 5
-    x = input if batched else input.unsqueeze(0)
-    planes = _depth_folded(x, lambda t: avg_pool2d(t, k[1:], s[1:], p[1:]))
-    windows = _depth_windows(planes, k[0], s[0], 1, p[0], 0.0)
-    out = windows[0]
-    for v in windows[1:]:
-        out = out + v
-    out = out / k[0]
-    return out if batched else out.squeeze(0)
-
-
 def _first_max(slices) -> Tensor:
     """Elementwise maximum of the slices in order, an earlier one keeping a tie (PyTorch's
     window order) and a NaN winning, so the gradient goes where PyTorch sends it."""
@@ -1364,32 +1294,13 @@ def _first_max(slices) -> Tensor:
     return best
 
 
-def _adaptive_pool3d(op: str, input: Tensor, output_size, pool2d, combine) -> Tensor:
-    """pool2d to (H_out, W_out) per depth, then combine(depth slices) per adaptive depth bin."""
-    if input.dim() not in (4, 5):
-        raise RuntimeError(f"{op}: Expected 4D or 5D tensor, but got: {_size(input.shape)}")
-    batched = input.dim() == 5
-    x = input if batched else input.unsqueeze(0)
-    sizes = (output_size,) * 3 if isinstance(output_size, int) else tuple(output_size)
-    sizes = tuple(n if o is None else int(o) for n, o in zip(x.shape[2:], sizes))
-    planes = _depth_folded(x, lambda t: pool2d(t, sizes[1:]))
-    out = movement.stack([combine(planes[:, :, a:b]) for a, b in _bins(x.shape[2], sizes[0])],
-                         2)
-    return out if batched else out.squeeze(0)
+# -- 3-D pooling lives in pool3d.py; its public functions still import from here ---------------
+_POOL3D = ("max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d")
 
 
-def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
-    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to (D_out, H_out, W_out), with
-    PyTorch's adaptive bins; None keeps that input size."""
-    return _adaptive_pool3d("adaptive_avg_pool3d", input, output_size, adaptive_avg_pool2d,
-                            lambda depths: reduce_mean(depths, 2))
-
-
-def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False) -> Tensor:
-    """Max pooling of (N, C, D, H, W) or (C, D, H, W) to (D_out, H_out, W_out), with
-    PyTorch's adaptive bins and its first maximum among ties getting the gradient."""
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool3d: return_indices is not supported in "
-                                  "ember")
-    return _adaptive_pool3d("adaptive_max_pool3d", input, output_size, adaptive_max_pool2d,
-                            lambda depths: _first_max(movement.unbind(depths, 2)))
+def __getattr__(name: str):
+    # imported on first use: pool3d builds on this module, so it cannot be imported at the top
+    if name in _POOL3D:
+        from . import pool3d
+        return getattr(pool3d, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

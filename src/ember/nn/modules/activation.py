@@ -11,7 +11,7 @@ from ..parameter import Parameter
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "CELU", "SELU", "GELU", "SiLU", "Mish",
            "Softplus", "Hardtanh", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softmin",
            "Softsign", "Tanhshrink", "LogSigmoid", "Hardsigmoid", "Hardswish", "Threshold",
-           "GLU", "PReLU", "Softmax2d", "Hardshrink", "Softshrink"]
+           "GLU", "PReLU", "Softmax2d", "Hardshrink", "Softshrink", "RReLU"]
 
 
 class _Inplace(Module):
@@ -330,3 +330,29 @@ class Softshrink(_Shrink):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softshrink(input, self.lambd)
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: x if x >= 0 else a * x, with a ~ U(lower, upper) per element
+    while training and a = (lower + upper) / 2 in eval mode.
+
+    Example::
+
+        >>> m = nn.RReLU(0.1, 0.3).eval()
+        >>> m(ember.tensor([-1.0, 2.0]))
+        tensor([-0.2000,  2.0000])
+    """
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+                 inplace: bool = False) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"lower={self.lower}, upper={self.upper}{inplace}"

@@ -1,11 +1,15 @@
 """Normalisation layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm,
-RMSNorm."""
+RMSNorm, LocalResponseNorm, CrossMapLRN2d."""
 from __future__ import annotations
 
 import warnings
 
-from ... import creation, dtypes
+import numpy as np
+
+from ... import backend, creation, dtypes
+from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
+from ...ops.linalg import einsum
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -13,7 +17,8 @@ from ..module import Module
 from ..parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
-           "InstanceNorm3d", "LayerNorm", "GroupNorm", "RMSNorm"]
+           "InstanceNorm3d", "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm",
+           "CrossMapLRN2d"]
 
 
 def _register_affine(module: Module, shape, affine: bool, bias: bool, device, dtype) -> None:
@@ -291,3 +296,97 @@ class RMSNorm(Module):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
 
+
+
+class LocalResponseNorm(Module):
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta.
+
+    Shape:
+        (N, C, *) -> the same shape.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                 k: float = 1.0) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """PyTorch's legacy cross-channel LRN of (N, C, H, W) inputs.
+
+    Its channel window and its backward are PyTorch's own (the backward is not the exact
+    derivative of the forward), kept so that values and gradients match torch.
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D "
+                             "instead.")
+        return _CrossMapLRN2d.apply(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _window(rows: np.ndarray, like: Tensor) -> Tensor:
+    """A (C, C) host matrix of channel weights as a constant on ``like``'s device."""
+    return Tensor._make(backend.xp_of(like._data).asarray(rows.astype(like._data.dtype)))
+
+
+def _lrn_forward_window(size: int, channels: int) -> np.ndarray:
+    """window[c, c']: how often channel c' counts in channel c's sum, following PyTorch's
+    running-sum loop (which, for one, never drops channel 0)."""
+    pre_pad = int((size - 1) / 2 + 1)
+    window = np.zeros((channels, channels), np.int64)
+    window[0, :min(pre_pad, channels)] = 1
+    for c in range(1, channels):
+        window[c] = window[c - 1]
+        if c < channels - pre_pad + 1:
+            window[c, c + pre_pad - 1] += 1
+        if c > pre_pad:
+            window[c, c - pre_pad] -= 1
+    return window
+
+
+def _lrn_backward_window(size: int, channels: int) -> np.ndarray:
+    """window[c, c']: 1 where PyTorch's backward adds channel c' into channel c's sum."""
+    shift = int(size - (size - 1) / 2)
+    c = np.arange(channels)
+    low, high = c[:, None] - shift, c[:, None] + size - 1 - shift
+    return ((c[None, :] >= low) & (c[None, :] <= high)).astype(np.int64)
+
+
+class _CrossMapLRN2d(Function):
+    @staticmethod
+    def forward(ctx, input, size, alpha, beta, k):
+        window = _window(_lrn_forward_window(size, input.shape[1]), input)
+        scale = einsum("dc,nchw->ndhw", window, input * input) * (alpha / size) + k
+        output = input * scale ** -beta
+        ctx.save_for_backward(input, output)
+        ctx.scale, ctx.args = scale, (size, alpha, beta)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, output = ctx.saved_tensors
+        size, alpha, beta = ctx.args
+        window = _window(_lrn_backward_window(size, input.shape[1]), input)
+        ratio = einsum("dc,nchw->ndhw", window, grad * output / ctx.scale)
+        grad_input = ctx.scale ** -beta * grad - (2 * alpha * beta / size) * input * ratio
+        return grad_input, None, None, None, None

@@ -1,4 +1,4 @@
-"""Padding layers: Zero, Constant, Reflection, Replication and Circular, 1-D and 2-D."""
+"""Padding layers: Zero, Constant, Reflection, Replication and Circular, 1-D to 3-D."""
 from __future__ import annotations
 
 from ...tensor import Tensor
@@ -7,7 +7,8 @@ from ..module import Module
 
 __all__ = ["ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
            "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
-           "CircularPad2d"]
+           "CircularPad2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d",
+           "CircularPad3d"]
 
 
 class _PadNd(Module):
@@ -90,6 +91,42 @@ class CircularPad1d(_PadNd):
 
     _mode = "circular"
 
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() not in (self._dims + 1, self._dims + 2):
+            raise ValueError(f"expected {self._dims + 1}D or {self._dims + 2}D input (got "
+                             f"{input.dim()}D input)")
+        return super().forward(input)
+
 
 class CircularPad2d(CircularPad1d):
     _dims = 2
+
+
+class ZeroPad3d(ZeroPad1d):
+    """Pads the last three dims with zeros: (left, right, top, bottom, front, back)."""
+
+    _dims = 3
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last three dims with ``value``."""
+
+    _dims = 3
+
+
+class ReflectionPad3d(ReflectionPad1d):
+    """Pads the last three dims with their reflection."""
+
+    _dims = 3
+
+
+class ReplicationPad3d(ReplicationPad1d):
+    """Pads the last three dims by repeating their edge values."""
+
+    _dims = 3
+
+
+class CircularPad3d(CircularPad1d):
+    """Pads the last three dims by wrapping around (4-D or 5-D input)."""
+
+    _dims = 3
