@@ -23,6 +23,7 @@ from ember.ops import linalg as LA
 from ember.ops import movement as MV
 from ember.ops import nn_ops as NN
 from ember.ops import reduce as RD
+from ember.ops import special as SP
 
 FLOATS = ("float32",)
 INF = float("inf")
@@ -370,6 +371,201 @@ register(
     OpInfo("isinf", method("isinf"), grad=False,
            samples=lambda m: [S(f64([0.0, math.nan, INF, -INF]))]),
 )
+
+# more elementwise math (ember.ops.elementwise and ember.ops.special)
+_NEG = [-0.0, -1.0, -2.5]
+_UNARY_MATH = [
+    ("asin", {"low": -0.95, "high": 0.95, "edge": [-1.0, 1.0, 0.0, 1.5]}, ("float32", "int64")),
+    ("acos", {"low": -0.95, "high": 0.95, "edge": [-1.0, 1.0, 0.0, -1.5]}, ("float32", "bool")),
+    ("atan", {"edge": [-INF, INF, 0.0, 1e10]}, ("float32", "int64")),
+    ("sinh", {"edge": [-100.0, 0.0, 100.0, 1e-8]}, ("float32", "int64")),
+    ("cosh", {"edge": [-100.0, 0.0, 100.0]}, ("float32", "int64")),
+    ("asinh", {"edge": [-1e10, 0.0, 1e10, -INF]}, ("float32", "int64")),
+    ("acosh", {"low": 1.1, "high": 4.0, "edge": [1.0, 0.5, 1e10, INF]}, ("float32", "int64")),
+    ("atanh", {"low": -0.9, "high": 0.9, "edge": [-1.0, 1.0, 0.0, 1.5]}, ("float32", "int64")),
+    ("sinc", {"edge": [0.0, 1.0, -2.0, 1e-8, INF]}, ("float32", "int64", "bool")),
+    ("deg2rad", {}, ("float32", "int64", "bool")),
+    ("rad2deg", {}, ("float32", "int64")),
+    ("erfc", {"edge": [-30.0, 30.0, 0.0, 5.0, -INF, INF]}, ("float32", "int64")),
+    ("erfinv", {"low": -0.95, "high": 0.95, "edge": [-1.0, 1.0, 0.0, 1.5, 0.9999]},
+     ("float32", "int64")),
+    ("lgamma", {"low": 0.2, "high": 6.0, "edge": [0.0, 1.0, 2.0, -2.5, -1.0, INF, -INF]},
+     ("float32", "int64", "bool")),
+    ("digamma", {"low": 0.2, "high": 6.0, "edge": [0.0, -0.0, -2.5, 1.0, INF, -INF]},
+     ("float32", "int64")),
+    ("i0", {"edge": [0.0, 30.0, -30.0, 800.0, INF, -INF]}, ("float32", "int64")),
+    ("logit", {"low": 0.05, "high": 0.95, "edge": [0.0, 1.0, 0.5, -1.0, 2.0]},
+     ("float32", "int64")),
+]
+for _name, _kw, _dtypes in _UNARY_MATH:
+    register(OpInfo(_name, method(_name), samples=unary_samples(**_kw), dtypes=_dtypes))
+
+
+def _special_ref(name: str):
+    """(ember.ops.special.<name>, torch.special.<name>), for the functions of torch.special
+    only."""
+    def torch_op(*a, **k):
+        import torch
+        return getattr(torch.special, name)(*a, **k)
+    return getattr(SP, name), torch_op
+
+
+register(*[OpInfo(_name, *_special_ref(_name), dtypes=("float32", "int64"),
+                  samples=unary_samples(edge=[0.0, 1e-9, -1e-9, 30.0, -30.0, INF, -INF]))
+           for _name in ("i0e", "i1", "i1e")])
+
+register(
+    OpInfo("polygamma", lambda x, n: ember.polygamma(n, x), lambda x, n: x.polygamma(n),
+           dtypes=("float32", "int64"), samples=lambda m: [
+               S(m(3, 4, low=0.3, high=5.0), n) for n in (0, 1, 2, 3)] + [
+               S(m((), low=0.3, high=5.0), 1, name="0-d"), S(m(0, 2), 2, name="empty"),
+               ] + ([  # negative integers are poles: PyTorch is finite at n = 1 there
+               S(m(4, 3, low=-3.0, high=-0.1), 1, noncontig=True, name="negative"),
+               S(m(5, low=-3.0, high=-0.1), 2, noncontig=True, name="negative"),
+               S(f64([0.0, -2.5, INF, -INF, 1e-3, 1e4]), 1, name="edge", gradcheck=False),
+               S(f64([0.0, -1.0, -2.5, -INF, 1e-3, 1e4]), 2, name="edge", gradcheck=False)]
+               if m.dtype == "float32" else []),
+           errors=lambda: [E(f64([1.0]), -1, match="negative n"),
+                           E(f64([1.0]), 1.0, exc=TypeError, match="must be int")]),
+    OpInfo("mvlgamma", method("mvlgamma"), dtypes=("float32", "int64"), samples=lambda m: [
+        S(m(3, 4, low=1.6, high=6.0), 1), S(m(3, 4, low=1.6, high=6.0), 3),
+        S(m((), low=2.0, high=6.0), 2, name="0-d"), S(m(4, 3, low=2, high=5), 4, noncontig=True)],
+           errors=lambda: [E(f64([3.0]), 0, match="p has to be")]),
+    OpInfo("logit_eps", lambda x, eps: x.logit(eps), samples=lambda m: [
+        S(m(3, 4, low=-0.5, high=1.5), 0.1, gradcheck=False), S(m(3, 4, low=0.2, high=0.8), 0.1),
+        S(m(5, low=0.2, high=0.8), -1.0, noncontig=True, name="negative eps")]),
+    OpInfo("fix", method("fix"), samples=unary_samples(), grad=False, dtypes=("float32", "int64")),
+    OpInfo("sgn", method("sgn"), samples=unary_samples(edge=[0.0, -0.0, -1.0, 2.0]),
+           dtypes=("float32", "int64", "bool"), compare_grad=False),  # torch: a ZeroTensor
+    OpInfo("positive", method("positive"), samples=unary_samples(), dtypes=("float32", "int64"),
+           errors=lambda: [E(np.array([True, False]), match="bool")]),
+    OpInfo("angle", method("angle"), samples=unary_samples(edge=[-1.0, 0.0, -0.0, -INF]),
+           dtypes=("float32", "int64")),
+    OpInfo("frexp", method("frexp"), samples=unary_samples(
+        edge=[0.0, -0.0, 1.0, -0.75, 1e-40, 1e30, INF, -INF]),
+           errors=lambda: [E(np.array([1, 2]), match="floating-point")]),
+    OpInfo("signbit", method("signbit"), grad=False, dtypes=("float32", "int64", "uint8", "bool"),
+           samples=unary_samples(edge=[-0.0, 0.0, -1.0, INF, -INF])),
+    OpInfo("isposinf", method("isposinf"), grad=False, dtypes=("float32", "int64"),
+           samples=unary_samples(edge=[INF, -INF, 0.0, 1e38])),
+    OpInfo("isneginf", method("isneginf"), grad=False, dtypes=("float32", "int64"),
+           samples=unary_samples(edge=[INF, -INF, 0.0, -1e38])),
+    OpInfo("isreal", method("isreal"), grad=False, dtypes=("float32", "int64", "bool"),
+           samples=unary_samples()),
+)
+
+_BINARY_MATH = [
+    ("hypot", {}, ("float32",), True),
+    ("copysign", {"scalars": (-1, 2.5, -0.0)}, ("float32", "int64", "bool"), True),
+    ("logaddexp2", {"low": -20.0, "high": 20.0}, ("float32",), True),
+    ("nextafter", {}, ("float32",), True),
+    ("xlogy", {"low2": 0.1, "high2": 4.0, "scalars": (2, 0.5)}, ("float32", "int64"), True),
+    ("arctan2", {"away2": 0.5}, ("float32",), True),
+    ("heaviside", {"round": True, "ties": True}, ("float32", "int64", "bool"), False),
+]
+for _name, _kw, _dtypes, _grad in _BINARY_MATH:
+    register(OpInfo(_name, method(_name), samples=binary_samples(**_kw), dtypes=_dtypes,
+                    grad=_grad, errors=lambda n=_name: [
+                        E(f64(np.ones((2, 3))), f64(np.ones((4, 5))), match="broadcast|size",
+                          names="atan2" if n == "arctan2" else n)]))
+for _name in ("gcd", "lcm"):
+    register(OpInfo(_name, method(_name), grad=False, dtypes=("int64", "int32", "uint8"),
+                    samples=binary_samples(round=True), errors=lambda: [
+                        E(np.ones((2, 3), np.int64), np.ones((4, 5), np.int64), match="broadcast"),
+                        E(f64([4.0]), f64([6.0]), exc=NotImplementedError, match="Float|float32")]))
+
+register(
+    OpInfo("xlogy_edges", fn("xlogy")[0], fn("xlogy")[1], samples=lambda m: [
+        S(f64([0.0, 0.0, 0.0, 1.0, -1.0, 2.0]), f64([0.0, math.nan, -1.0, 0.0, INF, -1.0]),
+          gradcheck=False),
+        S(2.0, m(3, 4, low=0.1, high=3.0), name="scalar input")]),
+    OpInfo("logaddexp2_edges", fn("logaddexp2")[0], fn("logaddexp2")[1], samples=lambda m: [
+        S(f64([INF, -INF, INF, 1.0, -INF]), f64([INF, -INF, -INF, math.nan, 3.0]),
+          gradcheck=False)]),
+    OpInfo("hypot_edges", fn("hypot")[0], fn("hypot")[1], samples=lambda m: [
+        S(f64([3e38, INF, 0.0, math.nan, -3.0]), f64([3e38, math.nan, 0.0, INF, 4.0]),
+          gradcheck=False)], errors=lambda: [
+        E(np.array([1, 2]), np.array([3, 4]), exc=NotImplementedError, match="Long|int64",
+          names="hypot"),
+        E(f64([1.0]), 2.0, exc=TypeError, match="must be Tensor", names="hypot")]),
+    OpInfo("ldexp", method("ldexp"), dtypes=("float32", "int64"), samples=lambda m: [
+        S(m(3, 4), m(3, 4)), S(m(3, 1), m(1, 4, round=True)), S(m(()), m(2, 3), name="0-d"),
+        S(m(4, 3), m(4, 3), noncontig=True)]),
+    # PyTorch's gradient is wrong for integer exponents (2^other in integers: 0 below zero)
+    OpInfo("ldexp_int_exponent", method("ldexp"), compare_grad=False, samples=lambda m: [
+        S(m(3, 4), m.index((3, 4), 6, -6)), S(m(2, 3), m.index((3,), 4), name="broadcast"),
+        S(m(2), np.array([200, -200]), name="overflow", gradcheck=False)]),
+    OpInfo("rsub", fn("rsub")[0], fn("rsub")[1], dtypes=("float32", "int64"),
+           samples=lambda m: binary_samples()(m) + [S(m(3, 4), 2), S(m(3, 4), m(3, 4), alpha=2)]),
+    OpInfo("clamp_min", method("clamp_min"), dtypes=("float32", "int64"), samples=lambda m: [
+        S(m(3, 4), 0.5), S(m(3, 4), m(1, 4)), S(m(()), -1, name="0-d"),
+        S(m(4, 3), m(4, 3), noncontig=True)]),
+    OpInfo("clamp_max", method("clamp_max"), dtypes=("float32", "int64"), samples=lambda m: [
+        S(m(3, 4), 0.5), S(m(3, 4), m(3, 1)), S(m(4, 3), m(4, 3), noncontig=True)]),
+    OpInfo("igamma", method("igamma"), grad_args=(1,), atol=1e-5, rtol=1e-4, samples=lambda m: [
+        S(m(3, 4, low=0.1, high=6), m(3, 4, low=0.1, high=8)),
+        S(m(3, 1, low=0.5, high=30), m(1, 4, low=0.5, high=40), name="broadcast"),
+        S(m((), low=0.5, high=3), m(2, 3, low=0.5, high=3), name="0-d"),
+        S(m(4, 3, low=0.5, high=3), m(4, 3, low=0.5, high=3), noncontig=True),
+        S(f64([0.0, 0.0, 1.0, INF, 1.0, -1.0, 2.0]), f64([1.0, 0.0, 0.0, 1.0, INF, 1.0, -1.0]),
+          name="edge", gradcheck=False)],
+           errors=lambda: [E(np.array([1, 2]), np.array([3, 4]), exc=NotImplementedError,
+                             match="Long|int64")]),
+    OpInfo("igammac", method("igammac"), grad_args=(1,), atol=1e-5, rtol=1e-4,
+           samples=lambda m: [
+               S(m(3, 4, low=0.1, high=6), m(3, 4, low=0.1, high=8)),
+               S(m(3, 1, low=0.5, high=30), m(1, 4, low=0.5, high=40), name="broadcast"),
+               S(f64([0.0, 1.0, INF, 1.0]), f64([1.0, 0.0, 1.0, INF]), name="edge",
+                 gradcheck=False)]),
+    OpInfo("isin", fn("isin")[0], fn("isin")[1], grad=False, dtypes=("float32", "int64"),
+           samples=lambda m: [
+               S(m(3, 4, round=True), m(5, round=True)), S(m(3, 4, round=True), 1),
+               S(2, m(5, round=True), name="scalar elements"),
+               S(m(3, 4, round=True), m(2, 2, round=True), invert=True),
+               S(m(0, 2), m(3), name="empty")],
+           errors=lambda: [E(np.array([True]), np.array([True]), match="Bool")]),
+    OpInfo("bitwise_left_shift", method("bitwise_left_shift"), grad=False,
+           dtypes=("int64", "int32", "uint8"), samples=lambda m: [
+               S(m(3, 4, round=True), m(3, 4, low=0, high=6, round=True)),
+               S(m(3, 4, round=True), 3), S(m(2, 3, round=True), m(3, low=0, high=3, round=True)),
+               S(m(4), np.array([0, 7, 8, 70]), name="wide shifts")],
+           errors=lambda: [E(f64([1.0]), 2, exc=NotImplementedError, match="Float|float32")]),
+    OpInfo("bitwise_right_shift", method("bitwise_right_shift"), grad=False,
+           dtypes=("int64", "int32", "uint8"), samples=lambda m: [
+               S(m(3, 4, round=True), m(3, 4, low=0, high=6, round=True)),
+               S(m(3, 4, round=True), 1), S(m(4), np.array([0, 7, 8, 70]), name="wide shifts")]),
+    OpInfo("lshift_op", lambda x, y: x << y, grad=False, dtypes=("int64", "int32"),
+           samples=lambda m: [S(m(3, 4, round=True), 2)]),
+    OpInfo("rrshift_op", lambda x: 64 >> x, grad=False, dtypes=("int64",),
+           samples=lambda m: [S(m(3, 4, low=0, high=8, round=True))]),
+    OpInfo("bitwise_and", method("bitwise_and"), grad=False, dtypes=("int64", "bool"),
+           samples=binary_samples(round=True)),
+    OpInfo("bitwise_not", method("bitwise_not"), grad=False, dtypes=("int64", "bool", "uint8"),
+           samples=unary_samples()),
+)
+
+# their in-place forms (on a clone, so the gradient flows to the original)
+register(*[OpInfo(f"{_name}_", inplace(f"{_name}_"), samples=_samples)
+           for _name, _samples in [
+               ("asin", lambda m: [S(m(3, 4, low=-0.9, high=0.9))]),
+               ("sinh", lambda m: [S(m(3, 4))]), ("sin", lambda m: [S(m(3, 4))]),
+               ("lgamma", lambda m: [S(m(3, 4, low=0.5))]),
+               ("erfinv", lambda m: [S(m(3, 4, low=-0.9, high=0.9))]),
+               ("logit", lambda m: [S(m(3, 4, low=0.1, high=0.9)), S(m(3, 4), 0.2)]),
+               ("polygamma", lambda m: [S(m(3, 4, low=0.5), 1)]),
+               ("hypot", lambda m: [S(m(3, 4), m(3, 4)), S(m(3, 4), m(4))]),
+               ("copysign", lambda m: [S(m(3, 4), m(1, 4)), S(m(3, 4), -1.0)]),
+               ("xlogy", lambda m: [S(m(3, 4), m(3, 4, low=0.1)), S(m(3, 4), 2)]),
+               ("clamp_min", lambda m: [S(m(3, 4), 0.5), S(m(3, 4), m(3, 4))]),
+               ("eq", lambda m: [S(m(3, 4, round=True), 1.0)]),
+               ("gt", lambda m: [S(m(3, 4), m(3, 4))]),
+               ("frac", lambda m: [S(m(3, 4))]), ("square", lambda m: [S(m(3, 4))]),
+               ("reciprocal", lambda m: [S(m(3, 4, away=0.5))]),
+           ]],
+         OpInfo("sgn_", inplace("sgn_"), samples=lambda m: [S(m(3, 4))], compare_grad=False),
+         OpInfo("float_power_", lambda x, e: x.double().clone().float_power_(e),
+                samples=lambda m: [S(m(3, 4, low=0.5), 2), S(m(3, 4, low=0.5), m(4))]))
+
 
 # matmul family
 register(

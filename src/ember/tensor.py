@@ -417,6 +417,19 @@ class Tensor:
     def lerp_(self, end, weight) -> Tensor:
         return self._inplace(elementwise.lerp, end, weight)
 
+    def float_power_(self, exponent) -> Tensor:
+        if self._data.dtype != np.float64:
+            raise RuntimeError(f"float_power_: the base given to float_power_ has dtype "
+                               f"{self.dtype.name} but the operation's result requires dtype "
+                               f"float64; convert it with .double() first")
+        return self._inplace(elementwise.float_power, exponent)
+
+    def polygamma(self, n: int) -> Tensor:
+        return special.polygamma(n, self)
+
+    def polygamma_(self, n: int) -> Tensor:
+        return self._inplace(Tensor.polygamma, n)
+
     def masked_fill_(self, mask, value) -> Tensor:
         return self._inplace(indexing.masked_fill, mask, value)
 
@@ -434,10 +447,100 @@ class Tensor:
 
     def index_put_(self, indices, values, accumulate=False) -> Tensor:
         if accumulate:
-            raise NotImplementedError("index_put_: accumulate=True is not supported; use "
-                                      "index_add_ or scatter_add_")
+            return self._inplace(indexing.index_put, tuple(indices), values, True)
         indexing.setitem(self, tuple(indices), values)
         return self
+
+    def index_copy_(self, dim, index, source) -> Tensor:
+        return self._inplace(indexing.index_copy, dim, index, source)
+
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True) -> Tensor:
+        return self._inplace(indexing.index_reduce, dim, index, source, reduce,
+                             include_self=include_self)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True) -> Tensor:
+        return self._inplace(indexing.scatter_reduce, dim, index, src, reduce,
+                             include_self=include_self)
+
+    def put_(self, index, source, accumulate=False) -> Tensor:
+        return self._inplace(indexing.put, index, source, accumulate)
+
+    def masked_scatter_(self, mask, source) -> Tensor:
+        return self._inplace(indexing.masked_scatter, mask, source)
+
+    def cumsum_(self, dim, *, dtype=None) -> Tensor:
+        return self._inplace(reduce.cumsum, dim, dtype=dtype)
+
+    def cumprod_(self, dim, *, dtype=None) -> Tensor:
+        return self._inplace(reduce.cumprod, dim, dtype=dtype)
+
+    def tril_(self, diagonal=0) -> Tensor:
+        return self._inplace(movement.tril, diagonal)
+
+    def triu_(self, diagonal=0) -> Tensor:
+        return self._inplace(movement.triu, diagonal)
+
+    def fill_diagonal_(self, fill_value, wrap=False) -> Tensor:
+        return self._inplace(movement.fill_diagonal, fill_value, wrap)
+
+    def renorm_(self, p, dim, maxnorm) -> Tensor:
+        return self._inplace(composite.renorm, p, dim, maxnorm)
+
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+        return self._inplace(composite.addmm, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1) -> Tensor:
+        return self._inplace(composite.addmv, mat, vec, beta=beta, alpha=alpha)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1) -> Tensor:
+        return self._inplace(composite.addr, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return self._inplace(composite.baddbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+        return self._inplace(composite.addbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+    # -- in-place view ops: self takes a view's shape and strides over the same memory ---------
+    def _restride(self, op, *args) -> Tensor:
+        """Makes self ``op(self, *args)`` (a view op), in place: t_, squeeze_, as_strided_."""
+        recording = _State.enabled and self._requires_grad
+        if recording:
+            if self.grad_fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            self._refresh_if_stale()
+        old = Tensor._make(self._data, self._requires_grad, self.grad_fn, self._output_nr)
+        old._vbox = self._vbox
+        out = op(old, *args)
+        self._data = out._data
+        if recording:
+            self.grad_fn, self._output_nr = out.grad_fn, out._output_nr
+        src, new_src = getattr(self, "_view_src", None), getattr(out, "_view_src", None)
+        if src is not None and new_src is not None:  # a view of the same base, one op further
+            old._view_src, old._view_version = src, self._view_version
+            self._view_src = new_src
+        self._vbox[0] += 1
+        if src is not None:
+            self._view_version = self._vbox[0]
+        return self
+
+    def t_(self) -> Tensor:
+        return self._restride(movement.t)
+
+    def transpose_(self, dim0, dim1) -> Tensor:
+        return self._restride(movement.transpose, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def squeeze_(self, dim=None) -> Tensor:
+        return self._restride(movement.squeeze, dim)
+
+    def unsqueeze_(self, dim) -> Tensor:
+        return self._restride(movement.unsqueeze, dim)
+
+    def as_strided_(self, size, stride, storage_offset=None) -> Tensor:
+        return self._restride(movement.as_strided, size, stride, storage_offset)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
         return self._write(random.uniform_array(self, a, b, generator))
@@ -539,6 +642,10 @@ class Tensor:
     def __ror__(self, other): return elementwise.bitwise_or(other, self)
     def __xor__(self, other): return elementwise.bitwise_xor(self, other)
     def __rxor__(self, other): return elementwise.bitwise_xor(other, self)
+    def __lshift__(self, other): return elementwise.bitwise_left_shift(self, other)
+    def __rlshift__(self, other): return elementwise.bitwise_left_shift(other, self)
+    def __rshift__(self, other): return elementwise.bitwise_right_shift(self, other)
+    def __rrshift__(self, other): return elementwise.bitwise_right_shift(other, self)
     def __eq__(self, other): return elementwise.eq(self, other)
     def __ne__(self, other): return elementwise.ne(self, other)
     def __lt__(self, other): return elementwise.lt(self, other)
@@ -554,6 +661,14 @@ class Tensor:
     def __isub__(self, other): return self.sub_(other)
     def __imul__(self, other): return self.mul_(other)
     def __itruediv__(self, other): return self.div_(other)
+    def __ifloordiv__(self, other): return self.floor_divide_(other)
+    def __imod__(self, other): return self.remainder_(other)
+    def __ipow__(self, other): return self.pow_(other)
+    def __iand__(self, other): return self.bitwise_and_(other)
+    def __ior__(self, other): return self.bitwise_or_(other)
+    def __ixor__(self, other): return self.bitwise_xor_(other)
+    def __ilshift__(self, other): return self.bitwise_left_shift_(other)
+    def __irshift__(self, other): return self.bitwise_right_shift_(other)
 
     @property
     def T(self) -> Tensor:
@@ -586,6 +701,19 @@ class Tensor:
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
         return creation.empty(*size, dtype=dtype or self.dtype, device=device or self.device,
                               requires_grad=requires_grad)
+
+    def new_empty_strided(self, size, stride, dtype=None, device=None,
+                          requires_grad=False) -> Tensor:
+        return movement.empty_strided(size, stride, dtype=dtype or self.dtype,
+                                      device=device or self.device, requires_grad=requires_grad)
+
+    def new(self, *args, device=None) -> Tensor:
+        """The legacy constructor, in self's dtype and on its device: new() is empty,
+        new(2, 3) or new(Size) uninitialised, new(data) a copy of data."""
+        device = device or self.device
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+            return creation.tensor(args[0], dtype=self.dtype, device=device)
+        return creation.empty(*(args or (0,)), dtype=self.dtype, device=device)
 
 
 _new = object.__new__
@@ -671,6 +799,8 @@ _function.Tensor = _engine.Tensor = Tensor
 
 from . import _checks, _format, creation, random  # noqa: E402
 from .ops import elementwise, indexing, linalg, movement, nn_ops, reduce  # noqa: E402
+from .ops import composite, statistics  # noqa: E402
+from .ops import special  # noqa: E402
 
 _add, _sub = elementwise.Add.apply, elementwise.Sub.apply
 _mul, _div = elementwise.Mul.apply, elementwise.Div.apply
@@ -682,18 +812,63 @@ _METHODS = {
         relu clamp clip minimum maximum fmax fmin where lerp reciprocal floor ceil round trunc
         frac eq ne lt le gt ge equal isclose allclose logical_and logical_or logical_not
         logical_xor isnan isinf isfinite nan_to_num atan2 erf addcmul addcdiv float_power
-        absolute""",
+        absolute asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arctan2
+        arcsinh arccosh arctanh sgn positive fix hypot copysign heaviside logaddexp2 sinc
+        deg2rad rad2deg signbit nextafter ldexp frexp gcd lcm isneginf isposinf isreal
+        bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift
+        clamp_min clamp_max greater greater_equal less less_equal not_equal divide multiply
+        subtract angle""",
+    special: "erfc erfinv lgamma digamma mvlgamma i0 igamma igammac xlogy logit",
     reduce: """sum mean prod max min amax amin argmax argmin var std norm logsumexp all any
-        cumsum cumprod var_mean std_mean count_nonzero nansum""",
+        cumsum cumprod var_mean std_mean count_nonzero nansum cummax cummin logcumsumexp
+        aminmax sum_to_size""",
     movement: """reshape view view_as flatten unflatten squeeze unsqueeze transpose swapaxes
         reshape_as permute t expand expand_as repeat tile flip roll split chunk unbind narrow clone
-        movedim moveaxis diagonal tril triu fliplr flipud""",
+        movedim moveaxis diagonal tril triu fliplr flipud swapdims ravel broadcast_to
+        tensor_split hsplit vsplit dsplit split_with_sizes unsafe_split unsafe_chunk
+        unsafe_split_with_sizes rot90 diag diag_embed diagflat diagonal_scatter select
+        select_scatter slice_scatter as_strided as_strided_scatter unfold narrow_copy""",
     linalg: "matmul mm bmm dot outer",
     indexing: """gather scatter scatter_add index_select masked_fill masked_select
-        take_along_dim nonzero topk sort argsort index_fill index_add""",
+        take_along_dim nonzero topk sort argsort index_fill index_add take put index_copy
+        index_put index_reduce scatter_reduce masked_scatter argwhere nonzero_static""",
+    statistics: """median nanmedian kthvalue mode msort quantile nanquantile cov corrcoef histc
+        histogram""",
+    composite: """bincount unique unique_consecutive diff kron cross mv addmm addmv addr baddbmm
+        addbmm repeat_interleave logaddexp nanmean trace dist vdot ger renorm is_nonzero
+        is_same_size is_signed inner""",
     nn_ops: "softmax log_softmax",
 }
 for _module, _names in _METHODS.items():
     for _name in _names.split():
         setattr(Tensor, _name, getattr(_module, _name))
+del _module, _names, _name
+
+
+def _inplace_method(op):
+    def method(self, *args, **kwargs):
+        return self._inplace(op, *args, **kwargs)
+    method.__name__ = f"{op.__name__}_"
+    method.__doc__ = f"In-place ``{op.__name__}``: the result is written into self."
+    return method
+
+
+# In-place variants, x.name_(*args): name(x, *args) written into x by Tensor._inplace.
+_INPLACE_METHODS = {
+    elementwise: """absolute negative exp2 expm1 log log2 log10 log1p rsqrt square reciprocal
+        sin cos tan asin acos atan sinh cosh asinh acosh atanh arcsin arccos arctan arcsinh
+        arccosh arctanh atan2 arctan2 floor ceil round trunc fix frac sign sgn erf nan_to_num
+        floor_divide remainder fmod true_divide divide multiply subtract addcmul addcdiv hypot
+        copysign heaviside nextafter ldexp gcd lcm sinc deg2rad rad2deg clamp_min clamp_max
+        logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor
+        bitwise_not bitwise_left_shift bitwise_right_shift""",
+    special: "erfc erfinv lgamma digamma mvlgamma i0 igamma igammac xlogy logit",
+}
+for _module, _names in _INPLACE_METHODS.items():
+    for _name in _names.split():
+        setattr(Tensor, f"{_name}_", _inplace_method(getattr(_module, _name)))
+# comparisons in place keep self's dtype (1.0 / 0.0) and its graph, with a zero gradient
+for _name in "eq ne lt le gt ge greater greater_equal less less_equal not_equal".split():
+    setattr(Tensor, f"{_name}_", _inplace_method(elementwise.kept_dtype(
+        getattr(elementwise, _name))))
 del _module, _names, _name

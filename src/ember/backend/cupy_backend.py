@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import inspect
+import math
 import os
 
 import numpy as np
@@ -48,6 +49,12 @@ def load_cuda_backend():
         raise RuntimeError(f"cuda: CuPy is not installed (or failed to import: {exc}), so "
                            f"ember cannot use a GPU. {_INSTALL_HINT}") from exc
     return CupyBackend(cupy, cupyx)
+
+
+def _special(name: str, *args):
+    """``cupyx.scipy.special.<name>(*args)`` in the dtype of the last argument."""
+    from cupyx.scipy import special
+    return getattr(special, name)(*args).astype(args[-1].dtype, copy=False)
 
 
 def window_view(as_strided, array, window_shape, axis=None):
@@ -187,6 +194,44 @@ class CupyBackend:
         """The error function, elementwise (NumPy has none; CuPy's lives in cupyx)."""
         from cupyx.scipy.special import erf
         return erf(array)
+
+    # -- special functions: cupyx.scipy.special (Cephes, as PyTorch's), in the input's dtype
+    def erfc(self, array):
+        return _special("erfc", array)
+
+    def erfinv(self, array):
+        return _special("erfinv", array)
+
+    def lgamma(self, array):
+        out = _special("gammaln", array)  # SciPy's is -inf at -inf, PyTorch's inf
+        return self.xp.where(self.xp.isneginf(array), self.xp.inf, out).astype(out.dtype)
+
+    def digamma(self, array):
+        return _special("digamma", array)
+
+    def polygamma(self, n: int, array):
+        if n == 0:
+            return self.digamma(array)
+        zeta = _special("zeta", float(n + 1), array)
+        return zeta * ((-1) ** (n + 1) * math.factorial(n))
+
+    def i0(self, array):
+        return _special("i0", array)
+
+    def i0e(self, array):
+        return _special("i0e", array)
+
+    def i1(self, array):
+        return _special("i1", array)
+
+    def i1e(self, array):
+        return _special("i1e", array)
+
+    def igamma(self, a, x):
+        return _special("gammainc", a, x)
+
+    def igammac(self, a, x):
+        return _special("gammaincc", a, x)
 
     # -- random -------------------------------------------------------------------------------
     def random_philox(self, kind: str, shape: tuple, dtype, seed: int, offset: int,

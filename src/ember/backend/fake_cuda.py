@@ -34,7 +34,7 @@ from numpy.lib.stride_tricks import as_strided as _np_as_strided
 from numpy.lib.stride_tricks import sliding_window_view as _np_window_view
 
 from ..device import device as Device
-from . import philox
+from . import philox, special
 
 _local = threading.local()
 _lock = threading.Lock()
@@ -349,6 +349,12 @@ class FakeXP:
         return "<ember fake cuda xp (numpy)>"
 
 
+def _on_host(op: str, kernel, *arrays) -> FakeCudaArray:
+    """``kernel`` of the arrays' host views, as a kernel on their (current) device."""
+    index = _device_of(op, list(arrays), strict=True)
+    return _wrap(np.asarray(kernel(*_plain(arrays))), index)
+
+
 # -- the backend ----------------------------------------------------------------------------
 class FakeEvent:
     """A cuda event that records host time (the fake device runs synchronously)."""
@@ -469,6 +475,51 @@ class FakeCudaBackend:
         host = array.view(np.ndarray)
         values = np.vectorize(math.erf, otypes=[np.float64])(host) if host.size else host
         return _wrap(np.asarray(values).astype(array.dtype), array._ember_index)
+
+    # the other special functions (``CupyBackend``'s), by ember's NumPy kernels on the host
+    @staticmethod
+    def erfc(array) -> FakeCudaArray:
+        return _on_host("erfc", special.erfc, array)
+
+    @staticmethod
+    def erfinv(array) -> FakeCudaArray:
+        return _on_host("erfinv", special.erfinv, array)
+
+    @staticmethod
+    def lgamma(array) -> FakeCudaArray:
+        return _on_host("lgamma", special.lgamma, array)
+
+    @staticmethod
+    def digamma(array) -> FakeCudaArray:
+        return _on_host("digamma", special.digamma, array)
+
+    @staticmethod
+    def polygamma(n: int, array) -> FakeCudaArray:
+        return _on_host("polygamma", lambda x: special.polygamma(n, x), array)
+
+    @staticmethod
+    def i0(array) -> FakeCudaArray:
+        return _on_host("i0", special.i0, array)
+
+    @staticmethod
+    def i0e(array) -> FakeCudaArray:
+        return _on_host("i0e", special.i0e, array)
+
+    @staticmethod
+    def i1(array) -> FakeCudaArray:
+        return _on_host("i1", special.i1, array)
+
+    @staticmethod
+    def i1e(array) -> FakeCudaArray:
+        return _on_host("i1e", special.i1e, array)
+
+    @staticmethod
+    def igamma(a, x) -> FakeCudaArray:
+        return _on_host("igamma", special.igamma, a, x)
+
+    @staticmethod
+    def igammac(a, x) -> FakeCudaArray:
+        return _on_host("igammac", special.igammac, a, x)
 
     # -- random -------------------------------------------------------------------------------
     def random_philox(self, kind: str, shape: tuple, dtype, seed: int, offset: int,

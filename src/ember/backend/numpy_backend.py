@@ -5,6 +5,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..device import CPU
+from . import special
 
 
 class NumpyBackend:
@@ -37,20 +38,22 @@ class NumpyBackend:
 
     @staticmethod
     def erf(x):
-        """erf elementwise: SciPy's when installed, else a fit good to float32 accuracy."""
+        """erf elementwise: SciPy's when installed (faster), else ember's own kernel."""
         try:
             from scipy.special import erf as scipy_erf
         except ImportError:
-            return _erf_fit(x)
+            return special.erf(x)
         return scipy_erf(x).astype(x.dtype, copy=False)
 
-
-def _erf_fit(x):
-    """Numerical Recipes' erfc Chebyshev fit: relative error below 1.2e-7 everywhere."""
-    z = np.abs(x)
-    t = 1 / (1 + 0.5 * z)
-    poly = (-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
-            -0.82215223 + t * 0.17087277)))))))))
-    erfc = t * np.exp(poly)
-    return np.where(x >= 0, 1 - erfc, erfc - 1).astype(x.dtype, copy=False)
+    # the special functions NumPy lacks, in ember's own kernels (backend.special)
+    erfc = staticmethod(special.erfc)
+    erfinv = staticmethod(special.erfinv)
+    lgamma = staticmethod(special.lgamma)
+    digamma = staticmethod(special.digamma)
+    polygamma = staticmethod(special.polygamma)  # (n, x)
+    i0 = staticmethod(special.i0)
+    i0e = staticmethod(special.i0e)
+    i1 = staticmethod(special.i1)
+    i1e = staticmethod(special.i1e)
+    igamma = staticmethod(special.igamma)  # (a, x)
+    igammac = staticmethod(special.igammac)

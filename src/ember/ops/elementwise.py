@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -703,9 +704,9 @@ absolute = abs
 
 
 def sign(input):
-    """-1, 0 or 1 elementwise (gradient zero)."""
+    """-1, 0 or 1 elementwise (gradient zero); bool tensors are kept as they are."""
     x = _tensor("sign", input)._data
-    return Sign.apply(input, backend.xp_of(x).sign)
+    return Sign.apply(input, backend.xp_of(x).sign if x.dtype.kind != "b" else _keep)
 
 
 sgn = sign
@@ -994,3 +995,502 @@ def _out(result, out):
         return result
     out._write(result)
     return out
+
+
+# -- helpers of the ops below ------------------------------------------------------------------
+def _arrays(op: str, a, b, float_result: bool = False):
+    """a and b as arrays of their result dtype (a Python number becomes a 0-d array on the
+    other's device); with ``float_result``, integer and bool operands become the default
+    float dtype, each from its own values (as ``div``)."""
+    x, y = _operands(op, a, b)
+    if float_result and not _is_float(x) and not _is_float(y):
+        x, y = _int_to_float(a), _int_to_float(b)
+    dt = dtypes.result_type(x, y)
+    xp = backend.xp_of(y if type(x) in _SCALARS else x)
+    if type(x) in _SCALARS:
+        x = xp.full((), x, dt)
+    if type(y) in _SCALARS:
+        y = xp.full((), y, dt)
+    return x.astype(dt, copy=False), y.astype(dt, copy=False)
+
+
+def _dtype_error(op: str, dt, hint: str) -> NotImplementedError:
+    """PyTorch's error for a dtype an op has no kernel for."""
+    return NotImplementedError(f"{op}: \"{op}\" not implemented for "
+                               f"'{dtypes.from_numpy(dt).name}'; {hint}")
+
+
+def _floating(op: str, *arrays) -> None:
+    dt = dtypes.result_type(*arrays)
+    if dt.kind not in "fc":
+        raise _dtype_error(op, dt, "convert the inputs with .float()")
+
+
+def _integral(op: str, *arrays) -> None:
+    dt = dtypes.result_type(*arrays)
+    if dt.kind not in "iu":
+        raise _dtype_error(op, dt, "it takes integer tensors")
+
+
+def _zeros(grad):
+    return _make(backend.xp_of(grad._data).zeros_like(grad._data))
+
+
+def _elementwise(op: str, fn, x, y):
+    try:
+        return fn(x, y)
+    except ValueError:
+        raise _checks.broadcast_error(op, x, y) from None
+
+
+# -- inverse trigonometric and hyperbolic functions ------------------------------------------
+class Asin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).arcsin(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * rsqrt(1 - a * a)
+
+
+class Acos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).arccos(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return -grad * rsqrt(1 - a * a)
+
+
+class Atan(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).arctan(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad / (a * a + 1)
+
+
+class Sinh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).sinh(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * cosh(a)
+
+
+class Cosh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).cosh(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * sinh(a)
+
+
+class Asinh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).arcsinh(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * rsqrt(a * a + 1)
+
+
+class Acosh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).arccosh(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad * rsqrt(a * a - 1)
+
+
+class Atanh(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return backend.xp_of(a._data).arctanh(_float(a._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        return grad / (1 - a * a)
+
+
+def asin(input):
+    """Inverse sine; nan outside [-1, 1] (integer inputs give the default float dtype)."""
+    return Asin.apply(_tensor("asin", input))
+
+
+def acos(input):
+    """Inverse cosine; nan outside [-1, 1]."""
+    return Acos.apply(_tensor("acos", input))
+
+
+def atan(input):
+    return Atan.apply(_tensor("atan", input))
+
+
+def sinh(input):
+    return Sinh.apply(_tensor("sinh", input))
+
+
+def cosh(input):
+    return Cosh.apply(_tensor("cosh", input))
+
+
+def asinh(input):
+    return Asinh.apply(_tensor("asinh", input))
+
+
+def acosh(input):
+    """Inverse hyperbolic cosine; nan below 1."""
+    return Acosh.apply(_tensor("acosh", input))
+
+
+def atanh(input):
+    """Inverse hyperbolic tangent; ±inf at ±1, nan outside [-1, 1]."""
+    return Atanh.apply(_tensor("atanh", input))
+
+
+arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+
+# -- more elementwise math ---------------------------------------------------------------------
+class Hypot(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _arrays("hypot", a, b)
+        ctx.save_for_backward(a, b)
+        ctx.save_output()
+        return _elementwise("hypot", np.hypot, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        scale = grad / ctx.saved_output
+        return (scale * a if ctx.needs_input_grad[0] else None,
+                scale * b if ctx.needs_input_grad[1] else None)
+
+
+def hypot(input, other):
+    """sqrt(input^2 + other^2) without overflow, broadcasting (floating tensors)."""
+    _tensor("hypot", input), _checks.tensor_type("hypot", "other", other)
+    _floating("hypot", input._data, other._data)
+    return Hypot.apply(input, other)
+
+
+class Copysign(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _arrays("copysign", a, b, float_result=True)
+        out = _elementwise("copysign", np.copysign, x, y)
+        if ctx.needs_input_grad[0]:
+            # d out / d input is out / input: ±1, piecewise constant (0 at input = 0)
+            ctx.ratio = backend.xp_of(x).where(x == 0, 0, out / x).astype(out.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return grad * _make(ctx.ratio) if need_a else None, _zeros(grad) if need_b else None
+
+
+def copysign(input, other):
+    """The magnitude of ``input`` with the sign of ``other`` (a tensor or a number), as
+    floating point; the sign bit counts, so -0.0 is negative."""
+    return Copysign.apply(_tensor("copysign", input), other)
+
+
+class LogAddExp2(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _arrays("logaddexp2", a, b)
+        ctx.save_for_backward(a, b)
+        xp = backend.xp_of(x)
+        try:
+            high = xp.maximum(x, y)
+        except ValueError:
+            raise _checks.broadcast_error("logaddexp2", x, y) from None
+        out = high + xp.log1p(xp.exp2(-xp.abs(x - y))) / math.log(2)
+        # equal infinities: inf - inf is nan, but log2(2^inf + 2^inf) is inf (0 for -inf's)
+        return xp.where(xp.isinf(x) & (x == y), x, out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return (grad / (1 + exp2(b - a)) if ctx.needs_input_grad[0] else None,
+                grad / (1 + exp2(a - b)) if ctx.needs_input_grad[1] else None)
+
+
+def logaddexp2(input, other):
+    """log2(2^input + 2^other) without overflow, broadcasting (floating tensors)."""
+    _tensor("logaddexp2", input), _checks.tensor_type("logaddexp2", "other", other)
+    _floating("logaddexp2", input._data, other._data)
+    return LogAddExp2.apply(input, other)
+
+
+class Sinc(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        x = _float(a._data)
+        xp = backend.xp_of(x)
+        px = x * math.pi
+        return xp.where(x == 0, 1, xp.sin(px) / px).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, = ctx.saved_tensors
+        zero = a == 0
+        safe = where(zero, 1.0, a)  # no 0/0, even in double backward
+        px = safe * math.pi
+        slope = (px * cos(px) - sin(px)) / (px * safe)
+        # at 0 the slope is 0 and its derivative -pi^2/3 (sinc's Taylor series)
+        return grad * where(zero, a * (-math.pi ** 2 / 3), slope)
+
+
+def sinc(input):
+    """sin(pi x) / (pi x), 1 at 0 (the normalized sinc)."""
+    return Sinc.apply(_tensor("sinc", input))
+
+
+class NextAfter(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _arrays("nextafter", a, b)
+        out = _elementwise("nextafter", np.nextafter, x, y)
+        if ctx.needs_input_grad[0]:
+            ctx.moved = x != y  # as PyTorch: the gradient passes where input is not other
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad[:2]
+        return grad * _make(ctx.moved) if need_a else None, _zeros(grad) if need_b else None
+
+
+def nextafter(input, other):
+    """The next representable value after ``input`` towards ``other`` (floating tensors)."""
+    _tensor("nextafter", input), _checks.tensor_type("nextafter", "other", other)
+    _floating("nextafter", input._data, other._data)
+    return NextAfter.apply(input, other)
+
+
+frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
+
+
+class Frexp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        xp = backend.xp_of(a._data)
+        mantissa, exponent = (xp.asarray(v) for v in xp.frexp(a._data))  # 0-d: not scalars
+        if ctx.needs_input_grad[0]:
+            ctx.scale = xp.ldexp(mantissa.dtype.type(1), -exponent)
+        return mantissa, exponent.astype(np.int32, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad, grad_exponent):
+        return grad * _make(ctx.scale)
+
+
+def frexp(input):
+    """(mantissa, exponent) with input = mantissa * 2^exponent, |mantissa| in [0.5, 1);
+    the exponent is int32."""
+    x = _tensor("frexp", input)._data
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"frexp: torch.frexp() only supports floating-point dtypes, got "
+                           f"{dtypes.from_numpy(x.dtype).name}")
+    return frexp_result(*Frexp.apply(input))
+
+
+def ldexp(input, other):
+    """input * 2^other, as floating point."""
+    _tensor("ldexp", input), _checks.tensor_type("ldexp", "other", other)
+    return mul(input, pow(2.0, other))
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input (``sub`` with the operands swapped)."""
+    return sub(other, input, alpha=alpha)
+
+
+def positive(input):
+    """``input`` itself (unary plus); bool tensors are refused, as in PyTorch."""
+    if _tensor("positive", input)._data.dtype.kind == "b":
+        raise RuntimeError("positive: The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+fix = trunc
+
+
+def angle(input):
+    """The argument of each (real) element: pi below zero, else 0; nan stays nan."""
+    x = _float(_tensor("angle", input)._data)
+    xp = backend.xp_of(x)
+    return Sign.apply(input, lambda _: xp.where(x < 0, math.pi, xp.where(x == x, 0, x))
+                      .astype(x.dtype, copy=False))
+
+
+def deg2rad(input):
+    return mul(_tensor("deg2rad", input), math.pi / 180)
+
+
+def rad2deg(input):
+    return mul(_tensor("rad2deg", input), 180 / math.pi)
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def heaviside(input, values):
+    """The step function: 0 below zero, 1 above, ``values`` at zero (no gradient)."""
+    _tensor("heaviside", input), _checks.tensor_type("heaviside", "values", values)
+    x, v = input._data, values._data
+    if x.dtype != v.dtype:
+        raise RuntimeError(f"heaviside is not yet implemented for tensors with different "
+                           f"dtypes: input {input.dtype.name} vs values {values.dtype.name}")
+    _checks.same_device("heaviside", x, v)
+    xp = backend.xp_of(x)
+    return _make(_elementwise("heaviside", lambda x, v: xp.where(x == 0, v, x > 0), x, v)
+                 .astype(x.dtype, copy=False))
+
+
+# -- integer and bit ops (no gradient) ---------------------------------------------------------
+def gcd(input, other):
+    """Greatest common divisor, non-negative, of integer tensors (gcd(0, 0) is 0)."""
+    _tensor("gcd", input), _checks.tensor_type("gcd", "other", other)
+    _integral("gcd", input._data, other._data)
+    return _make(_binary("gcd", np.gcd, input, other))
+
+
+def lcm(input, other):
+    """Least common multiple, non-negative, of integer tensors (0 if either is 0)."""
+    _tensor("lcm", input), _checks.tensor_type("lcm", "other", other)
+    _integral("lcm", input._data, other._data)
+    return _make(_binary("lcm", np.lcm, input, other))
+
+
+def _shift(op: str, a, b, left: bool):
+    x, y = _arrays(op, a, b)
+    _integral(op, x, y)
+    xp = backend.xp_of(x)
+    # shifts outside [0, bits) are defined as PyTorch does: 0 to the left, sign fill to the
+    # right (C leaves them undefined, so GPUs differ)
+    inside = (y >= 0) & (y < 8 * x.dtype.itemsize)
+    amount = xp.where(inside, y, 0)
+    if left:
+        out, outside = _elementwise(op, xp.left_shift, x, amount), 0
+    else:
+        out = _elementwise(op, xp.right_shift, x, amount)
+        outside = 0 if x.dtype.kind == "u" else xp.where(x < 0, -1, 0).astype(x.dtype)
+    return _make(xp.where(inside, out, outside).astype(x.dtype, copy=False))
+
+
+def bitwise_left_shift(input, other):
+    """input << other for integers, broadcasting; shifting out every bit gives 0."""
+    return _shift("bitwise_left_shift", input, other, left=True)
+
+
+def bitwise_right_shift(input, other):
+    """input >> other (arithmetic) for integers, broadcasting."""
+    return _shift("bitwise_right_shift", input, other, left=False)
+
+
+# -- elementwise predicates (bool results) ------------------------------------------------------
+def signbit(input):
+    """True where the sign bit is set (so for -0.0, and for nan with the bit set)."""
+    x = _tensor("signbit", input)._data
+    xp = backend.xp_of(x)
+    return _make(xp.signbit(x) if x.dtype.kind == "f" else x < 0)
+
+
+def isposinf(input):
+    x = _tensor("isposinf", input)._data
+    return _make(x == math.inf if x.dtype.kind == "f" else backend.xp_of(x).zeros_like(x, bool))
+
+
+def isneginf(input):
+    x = _tensor("isneginf", input)._data
+    return _make(x == -math.inf if x.dtype.kind == "f" else backend.xp_of(x).zeros_like(x, bool))
+
+
+def isreal(input):
+    """True everywhere for real tensors (ember has no complex dtypes)."""
+    x = _tensor("isreal", input)._data
+    return _make(backend.xp_of(x).ones_like(x, bool))
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """Whether each of ``elements`` occurs in ``test_elements`` (either may be a number);
+    nan occurs nowhere."""
+    for v in (elements, test_elements):
+        if isinstance(v, (bool, np.bool_)) or getattr(v, "dtype", None) == dtypes.bool:
+            raise RuntimeError("isin: Unsupported input type encountered for isin(): Bool")
+    x, y = _arrays("isin", elements, test_elements)
+    xp = backend.xp_of(x)
+    return _make(xp.isin(x, y, assume_unique=assume_unique, invert=invert))
+
+
+# -- in-place values ---------------------------------------------------------------------------
+class Compared(Sign):
+    """A comparison written into its input's dtype (eq_ and friends): zero gradient."""
+
+
+def kept_dtype(compare):
+    """``compare`` as the value of its in-place form: the result in the input's dtype, in the
+    graph with a zero gradient (PyTorch's ``x.eq_(y)``)."""
+    def op(input, other):
+        result = compare(input, other)._data.astype(input._data.dtype)
+        return Compared.apply(input, lambda _: result)
+    op.__name__ = compare.__name__
+    return op
+
+
+def _in_place_function(name: str):
+    def op(input, *args, **kwargs):
+        return getattr(_tensor(name, input), name)(*args, **kwargs)
+    op.__name__ = name
+    op.__doc__ = f"In-place ``input.{name}(...)``."
+    return op
+
+
+# torch.abs_(x) and friends: the in-place methods, as functions
+_IN_PLACE_FUNCTIONS = """abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_
+    asin_ asinh_ atan_ atanh_ ceil_ clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_
+    erf_ erfc_ exp2_ exp_ expm1_ fill_ fix_ floor_ frac_ gcd_ i0_ lcm_ ldexp_ log10_ log1p_
+    log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ relu_ round_ rsqrt_
+    sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_ zero_""".split()
+for _name in _IN_PLACE_FUNCTIONS:
+    globals()[_name] = _in_place_function(_name)
+del _name

@@ -1,5 +1,6 @@
-"""Indexing: tensor[index] and tensor[index] = value, the gather/scatter family, masks,
-sorting (sort, argsort, topk), nonzero and one_hot.
+"""Indexing: tensor[index] and tensor[index] = value, the gather/scatter family (with
+scatter_reduce, index_copy, index_reduce, take, put), masks, sorting (sort, argsort, topk),
+nonzero and one_hot.
 
 Basic indices (ints, slices, None, ...) give views; integer tensors, lists and boolean masks
 give copies. Backward scatters the gradient into zeros, accumulating repeated indices; the
@@ -207,13 +208,41 @@ class IndexPut(Function):
         return gt, None, gv
 
 
-def index_put(input: Tensor, index, value) -> Tensor:
-    """A copy of input with ``input[index] = value``."""
+def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """A copy of input with ``input[indices] = values`` (``+=`` with ``accumulate``, where
+    repeated indices add up); ``indices`` is a tuple of index tensors.
+
+    Example:
+        >>> ember.zeros(3).index_put((ember.tensor([0, 0]),), ember.tensor(1.), accumulate=True)
+        tensor([2., 0., 0.])
+    """
+    _checks.tensor_type("index_put", "input", input)
+    if isinstance(indices, list):
+        indices = tuple(indices)
+    return _index_put(input, indices, values, accumulate)
+
+
+def _index_put(input: Tensor, index, value, accumulate: bool = False) -> Tensor:
+    """``input[index] = value`` out of place, for any index ``input[index]`` accepts."""
     xp = backend.xp_of(input._data)
-    index, _ = _convert(index, xp, input._data.ndim)
+    index, basic = _convert(index, xp, input._data.ndim)
     if isinstance(value, Tensor) and value._data.dtype != input._data.dtype:
         value = value.to(input.dtype)
-    return IndexPut.apply(input, index, value)
+    if not accumulate:
+        return IndexPut.apply(input, index, value)
+    if not isinstance(value, Tensor):
+        value = _make(xp.asarray(value, dtype=input._data.dtype))
+    shape = _at(input._data, index).shape  # the engine sums the gradient back to value's shape
+    try:
+        value = value.expand(shape) if value._data.shape != shape else value
+    except RuntimeError:
+        raise RuntimeError(f"index_put: shape mismatch: value tensor of shape "
+                           f"{tuple(value.shape)} cannot be broadcast to the indexing result of "
+                           f"shape {tuple(shape)}") from None
+    return input + IndexGrad.apply(value, input._data.shape, index, basic)
+
+
+_index_put.__name__ = "index_put"  # in-place error messages name index_put_
 
 
 def setitem(input: Tensor, index, value) -> None:
@@ -221,7 +250,7 @@ def setitem(input: Tensor, index, value) -> None:
     from ..autograd.grad_mode import _State
     if _State.enabled and (input._requires_grad or isinstance(value, Tensor) and
                            value._requires_grad):
-        input._inplace(index_put, index, value)
+        input._inplace(_index_put, index, value)
         return
     xp = backend.xp_of(input._data)
     idx, _ = _convert(index, xp, input._data.ndim)
@@ -379,7 +408,7 @@ class Scatter(Function):
             values = xp.broadcast_to(xp.asarray(values, dtype=x.dtype), idx.shape)
             backend.of(out).scatter_add(out, grid, values)
         else:
-            xp.multiply.at(out, grid, values)
+            _reduce_at("prod", out, grid, xp.broadcast_to(xp.asarray(values, x.dtype), idx.shape))
         return out
 
     @staticmethod
@@ -457,6 +486,159 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return ScatterAdd.apply(input, d, index, src)
 
 
+# -- scatter_reduce ---------------------------------------------------------------------------
+_UFUNCS = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+
+
+def _identity(reduce: str, dtype):
+    """The value ``reduce`` leaves unchanged, for ``dtype``."""
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    if dtype.kind == "b":
+        return reduce == "amin"
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+def _reduce_at(reduce: str, out, grid, values) -> None:
+    """``out[grid] = reduce(out[grid], values)`` in place, every repeated position applied."""
+    owner = backend.of(out)
+    if reduce in ("sum", "mean"):
+        owner.scatter_add(out, grid, values)
+    elif owner is backend.cpu:
+        getattr(np, _UFUNCS[reduce]).at(out, grid, values)
+    else:
+        _reduce_in_rounds(getattr(owner.xp, _UFUNCS[reduce]), out, grid, values)
+
+
+def _reduce_in_rounds(ufunc, out, grid, values) -> None:
+    """``ufunc.at`` where the array library lacks it (CuPy has no multiply.at): positions are
+    sorted, and pass k applies the k-th value of every position, so no pass repeats one."""
+    xp = backend.xp_of(out)
+    shape = values.shape
+    linear = xp.zeros(shape, np.int64)
+    stride = 1
+    for g, n in reversed(list(zip(grid, out.shape))):
+        linear = linear + xp.broadcast_to(g, shape) * stride
+        stride *= n
+    order = xp.argsort(linear.reshape(-1))
+    linear, values = linear.reshape(-1)[order], values.reshape(-1)[order]
+    rank = xp.arange(linear.size) - xp.searchsorted(linear, linear, side="left")
+    flat = out.reshape(-1)  # a view: ``out`` is a fresh contiguous copy
+    for k in range(int(rank.max()) + 1 if rank.size else 0):
+        pick = rank == k
+        at = linear[pick]
+        flat[at] = ufunc(flat[at], values[pick])
+
+
+def _scatter_count(x, grid, shape, include_self: bool):
+    """How many values each position of a scatter_reduce 'mean' averages (at least 1)."""
+    xp = backend.xp_of(x)
+    count = xp.full(x.shape, int(include_self), x.dtype)
+    backend.of(count).scatter_add(count, grid, xp.ones(shape, x.dtype))
+    return xp.maximum(count, xp.ones((), x.dtype))
+
+
+class ScatterReduce(Function):
+    @staticmethod
+    def forward(ctx, a, dim, index, src, reduce, include_self):
+        x, idx = a._data, index._data
+        grid = _grid(idx, dim)
+        out = x.copy()
+        if not include_self:
+            out[grid] = _identity(reduce, x.dtype)
+        _reduce_at(reduce, out, grid, src._data)
+        if reduce == "mean":
+            count = _scatter_count(x, grid, idx.shape, include_self)
+            out = (out // count if x.dtype.kind in "iu" else out / count).astype(x.dtype)
+        ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
+        ctx.save_for_backward(a, index, src)
+        ctx.save_output()
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, index, src = ctx.saved_tensors
+        d, include_self = ctx.dim, ctx.include_self
+        grads = _SCATTER_REDUCE_GRADS[ctx.reduce]
+        g_self, g_src = grads(grad, a, d, index, src, ctx.saved_output, include_self)
+        if not include_self:  # input's own values took no part where something was scattered
+            g_self = scatter(g_self, d, index, 0.0)
+        return g_self, None, None, g_src, None, None
+
+
+def _sum_grads(grad, a, d, index, src, result, include_self):
+    return grad, gather(grad, d, index)
+
+
+def _mean_grads(grad, a, d, index, src, result, include_self):
+    count = _scatter_count(a._data, _grid(index._data, d), index._data.shape, include_self)
+    g_self = grad / _make(count.astype(grad._data.dtype, copy=False))
+    return g_self, gather(g_self, d, index)
+
+
+def _extreme_grads(grad, a, d, index, src, result, include_self):
+    """Ties for the max (min) share its gradient evenly, as in PyTorch."""
+    self_hit = (a == result).to(a.dtype)
+    src_hit = (src == gather(result, d, index)).to(a.dtype)
+    share = grad / scatter_add(self_hit, d, index, src_hit)
+    return self_hit * share, src_hit * gather(share, d, index)
+
+
+def _prod_grads(grad, a, d, index, src, result, include_self):
+    """The product of the other factors, computed without dividing by zeros (PyTorch's way)."""
+    from .elementwise import where
+
+    def reduce(x, s):
+        return scatter_reduce(x, d, index, s, "prod", include_self=include_self)
+    kept = where(a == 0, 1.0, a)
+    g_self = grad * reduce(kept, src) / kept
+    src_zero = src == 0
+    zeros_at = scatter_add(a.new_zeros(a.shape), d, index, src_zero.to(a.dtype))
+    single_zero = src_zero & (gather(zeros_at, d, index) == 1)
+    without_it = reduce(a, where(single_zero, 1.0, src))
+    g_src = where(single_zero, gather(grad * without_it, d, index),
+                  gather(grad * result, d, index) / where(src_zero, 1.0, src))
+    return g_self, g_src
+
+
+_SCATTER_REDUCE_GRADS = {"sum": _sum_grads, "mean": _mean_grads, "prod": _prod_grads,
+                         "amax": _extreme_grads, "amin": _extreme_grads}
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """A copy of ``input`` with the values of ``src`` reduced into it at ``index`` along
+    ``dim`` by 'sum', 'prod', 'mean', 'amax' or 'amin'.
+
+    With ``include_self=False`` input's own values take no part where something is scattered.
+    Integer means round down, as in PyTorch.
+
+    Example:
+        >>> ember.zeros(2).scatter_reduce(0, ember.tensor([0, 0, 1]), ember.tensor([1., 3., 2.]),
+        ...                               "amax", include_self=False)
+        tensor([3., 2.])
+    """
+    if reduce not in _UFUNCS:
+        raise RuntimeError(f"scatter_reduce(): reduce argument must be either sum, prod, mean, "
+                           f"amax or amin, got {reduce}")
+    _checks.tensor_type("scatter_reduce", "src", src)
+    d = _dim_index_checks("scatter_reduce", input, dim, index, src)
+    if index._data.size == 0:
+        return input.clone()
+    if input._data.ndim == 0 or index._data.ndim == 0:  # then all have at most 1 dim
+        out = scatter_reduce(input.reshape(-1), 0, index.reshape(-1), src.reshape(-1), reduce,
+                             include_self=include_self)
+        return out.reshape(input.shape)
+    if src._data.shape != index._data.shape:  # only src's leading block takes part
+        src = src[_region(index._data.shape)]
+    return ScatterReduce.apply(input, d, index, src, reduce, bool(include_self))
+
+
 # -- index_select / index_add / index_fill ----------------------------------------------------
 def _vector_index(op: str, input, dim, index, int32_ok: bool = True):
     _checks.tensor_type(op, "input", input)
@@ -521,25 +703,31 @@ class IndexAdd(Function):
         return grad if need_a else None, None, None, g_src, None
 
 
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-    """A copy of ``input`` with ``alpha * source`` added at ``index`` along ``dim``."""
-    d, idx = _vector_index("index_add", input, dim, index)
-    _checks.tensor_type("index_add", "source", source)
+def _check_source(op: str, input, d: int, idx, source, exc=RuntimeError) -> None:
+    """index_add/copy/reduce: source has input's dtype and shape except along ``d``, where it
+    has one slice per index, and every index is in range (else ``exc``, PyTorch's class)."""
+    _checks.tensor_type(op, "source", source)
     x, s = input._data, source._data
-    _checks.same_device("index_add", x, s)
+    _checks.same_device(op, x, s)
     if s.dtype != x.dtype:
-        raise RuntimeError(f"index_add_(): self ({_checks.describe(input)}) and source "
+        raise RuntimeError(f"{op}(): self ({_checks.describe(input)}) and source "
                            f"({_checks.describe(source)}) must have the same scalar type")
     xs, ss = _as_1d(x).shape, _as_1d(s).shape
     if len(xs) != len(ss) or any(a != b for i, (a, b) in enumerate(zip(xs, ss)) if i != d):
-        raise RuntimeError(f"index_add_(): source {list(s.shape)} must have the shape of input "
+        raise RuntimeError(f"{op}(): source {list(s.shape)} must have the shape of input "
                            f"{list(x.shape)} except in dimension {d}")
     if ss[d] != idx.size:
-        raise RuntimeError(f"index_add_(): Number of indices ({idx.size}) should be equal to "
-                           f"source.size(dim): ({ss[d]}), for dim: {d}")
-    _check_bounds("index_add_()", idx, xs[d], d)
+        raise exc(f"{op}(): Number of indices ({idx.size}) should be equal to "
+                  f"source.size(dim): ({ss[d]}), for dim: {d}")
+    _check_bounds(f"{op}()", idx, xs[d], d, exc)
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added at ``index`` along ``dim``."""
+    d, idx = _vector_index("index_add", input, dim, index)
+    _check_source("index_add_", input, d, idx, source)
     index = _make(idx) if idx is not index._data else index
-    if x.ndim == 0:
+    if input._data.ndim == 0:
         return IndexAdd.apply(input.reshape(1), 0, index, source.reshape(1), alpha).reshape(())
     return IndexAdd.apply(input, d, index, source, alpha)
 
@@ -575,6 +763,42 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     idx = _wrap_negative("index_fill_()", idx, x.shape[d] if x.ndim else 1, d, IndexError)
     from .elementwise import where
     return where(_dim_mask(x, d, idx), _fill_value("index_fill_", input, value), input)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` with the slices of ``source`` written at ``index`` along ``dim``.
+
+    Example:
+        >>> ember.zeros(3).index_copy(0, ember.tensor([2, 0]), ember.tensor([1., 2.]))
+        tensor([2., 0., 1.])
+    """
+    d, idx = _vector_index("index_copy", input, dim, index, int32_ok=False)
+    _check_source("index_copy_", input, d, idx, source, IndexError)
+    from .elementwise import where
+    x = input._data
+    placed = index_add(_make(backend.xp_of(x).zeros(x.shape, x.dtype)), d, _make(idx), source)
+    return where(_dim_mask(x, d, idx), placed, input)
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """A copy of ``input`` with the slices of ``source`` reduced into it at ``index`` along
+    ``dim`` by 'prod', 'mean', 'amax' or 'amin' (see scatter_reduce for include_self)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    d, idx = _vector_index("index_reduce", input, dim, index)
+    _check_source("index_reduce_", input, d, idx, source)
+    x = input._data
+    if idx.size == 0:
+        return input.clone()
+    if x.ndim == 0:
+        out = index_reduce(input.reshape(1), 0, _make(idx), source.reshape(1), reduce,
+                           include_self=include_self)
+        return out.reshape(())
+    shape = tuple(idx.size if i == d else 1 for i in range(x.ndim))
+    spread = backend.xp_of(idx).broadcast_to(idx.reshape(shape), source._data.shape)
+    return scatter_reduce(input, d, _make(spread), source, reduce, include_self=include_self)
 
 
 # -- masks --------------------------------------------------------------------------------------
@@ -620,6 +844,41 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     return getitem(input, mask)
 
 
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` (broadcast with ``mask``) with its elements where ``mask`` is True replaced,
+    in order, by the leading elements of ``source``.
+
+    Example:
+        >>> ember.zeros(4).masked_scatter(ember.tensor([True, False, True, False]),
+        ...                               ember.tensor([1., 2., 3.]))
+        tensor([1., 0., 2., 0.])
+    """
+    op = "masked_scatter"
+    for name, t in (("input", input), ("mask", mask), ("source", source)):
+        _checks.tensor_type(op, name, t)
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                           f"{mask.dtype.name}")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
+                           f"got {input.dtype.name} and {source.dtype.name}")
+    _checks.same_device(op, input._data, mask._data)
+    _checks.same_device(op, input._data, source._data)
+    shape = _broadcast_shape(op, input, mask)
+    xp = backend.xp_of(mask._data)
+    m = xp.broadcast_to(mask._data, shape)
+    slot = xp.cumsum(m.reshape(-1)) - 1  # the source element each True takes
+    wanted = int(slot[-1]) + 1 if slot.size else 0
+    if wanted > source._data.size:
+        raise RuntimeError(f"masked_scatter: Number of elements of source < number of ones in "
+                           f"mask ({source._data.size} < {wanted})")
+    if wanted == 0:
+        return input.expand(shape).clone()
+    slot = xp.where(m.reshape(-1), slot, 0).reshape(shape).astype(np.int64)
+    from .elementwise import where
+    return where(_make(m), getitem(source.reshape(-1), _make(slot)), input)
+
+
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """gather with broadcasting: values of ``input`` at ``indices`` along ``dim``.
 
@@ -656,6 +915,53 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     return gather(input, d, indices if wrapped is idx else _make(wrapped))
 
 
+def _flat_index(op: str, index, input):
+    """index's int64 array for input as if flattened, negative entries counted from the end."""
+    _checks.tensor_type(op, "index", index)
+    idx, n = index._data, input._data.size
+    if idx.dtype != np.int64:
+        raise RuntimeError(f"{op}(): Expected a long tensor for index, but got "
+                           f"{index.dtype.name}")
+    _checks.same_device(op, input._data, idx)
+    if idx.size and (bool((idx < -n).any()) or bool((idx >= n).any())):
+        bad = idx[(idx < -n) | (idx >= n)].reshape(-1)[0].item()
+        raise IndexError(f"{op}(): out of range: tried to access index {bad} on a tensor of {n} "
+                         f"elements.")
+    return backend.xp_of(idx).where(idx < 0, idx + n, idx)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """The elements of ``input``, as if flattened, at ``index`` (negative ones count from the
+    end); the result has index's shape.
+
+    Example:
+        >>> ember.take(ember.tensor([[1, 2], [3, 4]]), ember.tensor([0, -1]))
+        tensor([1, 4])
+    """
+    _checks.tensor_type("take", "input", input)
+    idx = _flat_index("take", index, input)
+    return getitem(input.reshape(-1), _make(idx))
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``source`` written (or, with ``accumulate``, added) at the
+    flat positions ``index``."""
+    _checks.tensor_type("put", "input", input)
+    _checks.tensor_type("put", "source", source)
+    idx = _flat_index("put_", index, input)
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {input.dtype.name} and source.dtype = "
+                           f"{source.dtype.name}")
+    if source._data.size != idx.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                         f"elements, but got source.numel() = {source._data.size}, "
+                         f"index.numel() = {idx.size}")
+    flat = _index_put(input.reshape(-1), (_make(idx.reshape(-1)),), source.reshape(-1),
+                      accumulate)
+    return flat.reshape(input.shape)
+
+
 # -- nonzero, sorting ---------------------------------------------------------------------------
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim."""
@@ -665,6 +971,42 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
     if as_tuple:
         return tuple(_make(i.astype(np.int64, copy=False)) for i in xp.nonzero(_as_1d(x)))
     return _make(xp.argwhere(x).astype(np.int64, copy=False))
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """Indices of the non-zero elements as an (n, ndim) int64 tensor (nonzero's layout)."""
+    return nonzero(input)
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """nonzero with exactly ``size`` rows: cut, or padded with ``fill_value``."""
+    found = nonzero(input)._data
+    xp = backend.xp_of(found)
+    if found.shape[0] >= size:
+        return _make(found[:size])
+    pad = xp.full((size - found.shape[0], found.shape[1]), fill_value, np.int64)
+    return _make(xp.concatenate([found, pad]))
+
+
+def unravel_index(indices: Tensor, shape) -> tuple:
+    """The coordinates in ``shape`` of the flat ``indices``: one int64 tensor per dim
+    (indices wrap modulo the sizes, negative ones from the end, as in PyTorch)."""
+    _checks.tensor_type("unravel_index", "indices", indices)
+    if indices._data.dtype.kind not in "iu":
+        raise TypeError(f"unravel_index: expected 'indices' to be integer dtype, but got "
+                        f"{indices.dtype.name}")
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"unravel_index: 'shape' cannot have negative values, but got {shape}")
+    if 0 in shape:
+        raise RuntimeError(f"unravel_index: no index fits in shape {shape}, which has a zero "
+                           f"dimension")
+    rest = indices._data.astype(np.int64)
+    coords = []
+    for n in reversed(shape):
+        coords.append(_make(rest % n))
+        rest = rest // n
+    return tuple(reversed(coords))
 
 
 def _argsort(x, d: int, descending: bool):

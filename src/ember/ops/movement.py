@@ -1,15 +1,20 @@
-"""Shape and movement primitives: reshape, permute, expand, cat, flip, roll, pad, copies.
+"""Shape and movement primitives: reshape, permute, expand, cat, flip, roll, pad, copies,
+diagonals and strided views (as_strided, unfold).
 
-Views (reshape, permute, expand) share memory and the version counter with their input.
-Everything else here (squeeze, transpose, stack, repeat, split, ...) is composed from them.
+Views (reshape, permute, expand, diagonal, as_strided, unfold) share memory and the version
+counter with their input. Everything else here (squeeze, transpose, stack, repeat, split,
+tensor_split, rot90, the *_scatter ops, ...) is composed from them and from indexing.
 """
 from __future__ import annotations
 
+import itertools
 import numbers
+
+import numpy as np
 
 from .. import _checks, backend, dtypes
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 
 _make = Tensor._make
 
@@ -349,9 +354,6 @@ def movedim(input, source, destination):
 moveaxis = movedim  # NumPy's name, as torch.moveaxis
 
 
-moveaxis = movedim
-
-
 def expand(input, *sizes):
     """A broadcast view to ``sizes``; -1 keeps a dim."""
     sizes = _shape_arg(sizes)
@@ -621,3 +623,539 @@ def pad_constant(input, pad, value=0.0):
 
 def reshape_as(input, other):
     return reshape(input, other.shape)
+
+
+# -- more splits and stacks ------------------------------------------------------------------
+def _slice_along(input, d: int, start, stop, step=None):
+    return input[(slice(None),) * d + (slice(start, stop, step),)]
+
+
+def _sections(value):
+    """An int (a number of sections) or a list of split indices, from ints, lists or a tensor."""
+    if isinstance(value, Tensor):
+        if value._data.dtype != dtypes.int64.numpy:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have int64 "
+                               f"dtype, but got {value.dtype.name}")
+        if value._data.ndim > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a "
+                               f"zero-dimensional or one-dimensional tensor, but got a tensor "
+                               f"with {value._data.ndim} dims")
+        value = value.tolist()  # a host read, as PyTorch (which wants a CPU tensor here)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return [int(v) for v in value]
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0):
+    """Views along ``dim``: ``n`` sections as equal as possible (the first ``size % n`` are one
+    longer), or the pieces between the given indices (sliced as Python slices, maybe empty).
+
+    Example:
+        >>> [t.tolist() for t in ember.tensor_split(ember.arange(5), 2)]
+        [[0, 1, 2], [3, 4]]
+    """
+    _checks.tensor_type("tensor_split", "input", input)
+    if input._data.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
+    d = _checks.dim(dim, input._data.ndim, "tensor_split")
+    sections, size = _sections(indices_or_sections), input._data.shape[d]
+    if isinstance(sections, int):
+        if sections <= 0:
+            raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got "
+                               f"{sections}")
+        q, r = divmod(size, sections)
+        sections = [i * q + min(i, r) for i in range(1, sections)]
+    bounds = [0] + sections + [size]
+    return tuple(_slice_along(input, d, a, b) for a, b in zip(bounds, bounds[1:]))
+
+
+def _split_by(op: str, input, sections, dim: int, min_dims: int):
+    n = input._data.ndim
+    if n < min_dims:
+        raise RuntimeError(f"torch.{op} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {n} dimensions!")
+    if isinstance(sections, numbers.Integral):
+        size = input._data.shape[dim]
+        if sections <= 0 or size % sections:
+            raise RuntimeError(f"torch.{op} attempted to split along dimension {dim}, but the "
+                               f"size of the dimension {size} is not divisible by the "
+                               f"split_size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input, sections):
+    """tensor_split along dim 1 (dim 0 for 1-D); an int must divide the size exactly."""
+    return _split_by("hsplit", input, sections, 1 if input._data.ndim > 1 else 0, 1)
+
+
+def vsplit(input, sections):
+    """tensor_split along dim 0 of a tensor with at least 2 dims."""
+    return _split_by("vsplit", input, sections, 0, 2)
+
+
+def dsplit(input, sections):
+    """tensor_split along dim 2 of a tensor with at least 3 dims."""
+    return _split_by("dsplit", input, sections, 2, 3)
+
+
+def split_with_sizes(input, split_sizes, dim: int = 0):
+    """Views of the given sizes along ``dim`` (they must sum to its size)."""
+    sizes = [int(s) for s in split_sizes]
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, "
+                           f"but got split_sizes={sizes}")
+    return split(input, sizes, dim)
+
+
+unsafe_split, unsafe_chunk, unsafe_split_with_sizes = split, chunk, split_with_sizes
+
+
+def _nonempty(op: str, tensors) -> list:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{op} expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        _checks.tensor_type(op, f"tensors[{i}]", t)
+    return tensors
+
+
+def column_stack(tensors):
+    """Tensors side by side as columns: 0-d and 1-d ones become (n, 1) first."""
+    tensors = _nonempty("column_stack", tensors)
+    return hstack([reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors])
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    """Tensors stacked depth-wise (along dim 2) after atleast_3d."""
+    tensors = _nonempty("dstack", tensors)
+    return cat([reshape(t, _at_least_3d(t._data.shape)) for t in tensors], 2)
+
+
+def _at_least_3d(shape: tuple) -> tuple:
+    # PyTorch's placement: () -> (1, 1, 1), (k,) -> (1, k, 1), (a, b) -> (a, b, 1)
+    return {0: (1, 1, 1), 1: (1,) + shape + (1,), 2: shape + (1,)}.get(len(shape), shape)
+
+
+def rot90(input, k: int = 1, dims=(0, 1)):
+    """Rotated by 90 degrees ``k`` times in the plane of ``dims``, from the first towards
+    the second."""
+    dims, n = list(dims), input._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected total rotation dims == 2, but got dims = "
+                           f"{len(dims)}")
+    if n < 2:
+        raise RuntimeError(f"rot90: expected total dims >= 2, but got total dims = {n}")
+    d0, d1 = (_checks.dim(d, n, "rot90") for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"rot90: expected rotation dims to be different, but got dim0 = {d0} "
+                           f"and dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, d0, d1)
+    if k == 3:
+        return transpose(flip(input, d0), d0, d1)
+    return clone(input)
+
+
+def ravel(input):
+    """The elements as a 1-D tensor (a view when the memory allows)."""
+    return reshape(input, -1)
+
+
+def broadcast_shapes(*shapes):
+    """The shape tensors of ``shapes`` broadcast to (ints count as 1-D shapes)."""
+    return _broadcast_shapes("broadcast_shapes", shapes)
+
+
+def _broadcast_shapes(op: str, shapes):
+    shapes = [(int(s),) if isinstance(s, numbers.Integral) else tuple(int(v) for v in s)
+              for s in shapes]
+    out = []
+    for sizes in itertools.zip_longest(*(reversed(s) for s in shapes), fillvalue=1):
+        wanted = {s for s in sizes if s != 1}
+        if len(wanted) > 1 or any(s < 0 for s in sizes):
+            raise RuntimeError(f"{op}: shape mismatch: objects cannot be broadcast to a single "
+                               f"shape: {[list(s) for s in shapes]}")
+        out.append(wanted.pop() if wanted else 1)
+    return Size(reversed(out))
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded (as views) to their common broadcast shape."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    for i, t in enumerate(tensors):
+        _checks.tensor_type("broadcast_tensors", f"tensors[{i}]", t)
+    shape = _broadcast_shapes("broadcast_tensors", [t._data.shape for t in tensors])
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
+
+
+# -- diagonals -------------------------------------------------------------------------------
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """Each last-dim vector of input placed on the ``offset`` diagonal of the (dim1, dim2)
+    planes of a new, zero tensor with one more dim."""
+    n = input._data.ndim + 1
+    d1, d2 = _checks.dim(dim1, n, "diag_embed"), _checks.dim(dim2, n, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    size = input._data.shape[-1] + abs(offset)
+    shape = list(input._data.shape[:-1])
+    for d in sorted((d1, d2)):
+        shape.insert(d, size)
+    return DiagonalScatter.apply(input, tuple(shape), offset, d1, d2)
+
+
+def diag(input, diagonal: int = 0):
+    """A 1-D input on the ``diagonal`` of a square matrix, or a copy of a matrix's diagonal."""
+    nd = input._data.ndim
+    if nd == 1:
+        n = input._data.shape[0] + abs(diagonal)
+        return DiagonalScatter.apply(input, (n, n), diagonal, 0, 1)
+    if nd == 2:
+        return Clone.apply(Diagonal.apply(input, diagonal, 0, 1))
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
+
+
+def diagflat(input, offset: int = 0):
+    """The flattened input on the ``offset`` diagonal of a square matrix."""
+    return diag(reshape(input, -1), offset)
+
+
+def _check_slice_size(op: str, src, view) -> None:
+    _checks.tensor_type(op, "src", src)
+    if src._data.shape != view._data.shape:
+        raise RuntimeError(f"{op}: expected src to have a size equal to the slice of self. src "
+                           f"size = {list(src.shape)}, slice size = {list(view.shape)}")
+
+
+def _as_dtype_of(src, input):
+    return src if src._data.dtype == input._data.dtype else src.to(input.dtype)
+
+
+def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """A copy of input with ``src`` on its diagonal (as ``diagonal(input, ...)`` selects it)."""
+    from .elementwise import where
+    _check_slice_size("diagonal_scatter", src, diagonal(input, offset, dim1, dim2))
+    n = input._data.ndim
+    d1, d2 = _checks.dim(dim1, n), _checks.dim(dim2, n)
+    shape = input._data.shape
+    mask = backend.xp_of(input._data).zeros(shape, bool)
+    _diagonal_view(mask, offset, d1, d2)[...] = True
+    placed = DiagonalScatter.apply(_as_dtype_of(src, input), shape, offset, d1, d2)
+    return where(_make(mask), placed, input)
+
+
+def fill_diagonal(input, fill_value, wrap: bool = False):
+    """A copy of input with ``fill_value`` on its main diagonal (all dims of equal size for
+    more than 2 dims); ``wrap`` restarts the diagonal of a tall matrix every n + 1 rows."""
+    from .elementwise import where
+    from .indexing import _fill_value
+    shape = input._data.shape
+    if len(shape) < 2:
+        raise RuntimeError(f"fill_diagonal_: dimensions must larger than 1, got {len(shape)}")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError(f"fill_diagonal_: all dimensions of input must be of equal length, "
+                           f"got {list(shape)}")
+    numel = input._data.size
+    strides = [1]
+    for s in reversed(shape[1:]):
+        strides.insert(0, strides[0] * s)
+    step = sum(strides)
+    end = numel if wrap or len(shape) > 2 else min(numel, shape[1] * shape[1])
+    mask = backend.xp_of(input._data).zeros(numel, bool)
+    mask[:end:step] = True
+    return where(_make(mask.reshape(shape)), _fill_value("fill_diagonal_", input, fill_value),
+                 input)
+
+
+# -- select, slices and their scatters ---------------------------------------------------------
+def select(input, dim: int, index: int):
+    """The slice at ``index`` along ``dim``, without that dim; a view."""
+    n = input._data.ndim
+    if n == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _checks.dim(dim, n, "select")
+    size, index = input._data.shape[d], int(index)
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {d}")
+    return input[(slice(None),) * d + (index,)]
+
+
+def select_scatter(input, src, dim: int, index: int):
+    """A copy of input with ``src`` written where ``select(input, dim, index)`` reads."""
+    from .indexing import index_put
+    _check_slice_size("select_scatter", src, select(input, dim, index))
+    d = _checks.dim(dim, input._data.ndim)
+    return index_put(input, (slice(None),) * d + (int(index),), src)
+
+
+def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1):
+    """A copy of input with ``src`` written into the slice start:end:step along ``dim``."""
+    from .indexing import index_put
+    d = _checks.dim(dim, input._data.ndim, "slice_scatter")
+    if step <= 0:
+        raise RuntimeError(f"slice_scatter: slice step must be positive, got {step}")
+    index = (slice(None),) * d + (slice(start, end, step),)
+    _check_slice_size("slice_scatter", src, input[index])
+    return index_put(input, index, src)
+
+
+def narrow_copy(input, dim: int, start: int, length: int):
+    """narrow, as a new tensor."""
+    return clone(narrow(input, dim, start, length))
+
+
+# -- strided views -------------------------------------------------------------------------------
+def _pointer(x) -> int:
+    iface = getattr(x, "__cuda_array_interface__", None) or x.__array_interface__
+    return iface["data"][0]
+
+
+def _storage(x):
+    """(the array owning x's memory, x's offset into it in elements, its length): PyTorch's
+    storage. An array whose owner is no plain array of its kind is its own storage; None
+    when that memory is not one block."""
+    root = x
+    while type(getattr(root, "base", None)) is type(x):
+        root = root.base
+    if root is not x and (root.dtype != x.dtype or not _one_block(root)):
+        root = x
+    if not _one_block(root):
+        return None
+    return root, (_pointer(x) - _pointer(root)) // x.itemsize, root.size
+
+
+def _one_block(x) -> bool:
+    return x.flags.c_contiguous or x.flags.f_contiguous
+
+
+def _element_strides(x) -> tuple:
+    return tuple(s // x.itemsize for s in x.strides)
+
+
+def _extent(size, stride, offset: int) -> int:
+    """The storage length a strided view needs."""
+    if 0 in size:
+        return 0
+    return offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1
+
+
+def _positions(xp, size, stride, offset: int):
+    """The storage position of every element of a strided view, as an int64 array."""
+    pos = xp.full(tuple(size), offset, np.int64)
+    for i, (n, s) in enumerate(zip(size, stride)):
+        pos = pos + (xp.arange(n, dtype=np.int64) * s).reshape(
+            (1,) * i + (n,) + (1,) * (len(size) - i - 1))
+    return pos
+
+
+class AsStrided(Function):
+    """A strided view of input's storage. ``expected`` is input's (strides, storage offset)
+    when the view was taken: replayed on another tensor of that shape (a gradient, by the
+    view machinery), the tensor is first laid out that way, as PyTorch does."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, size, stride, offset, expected):
+        x = a._data
+        ctx.geometry, ctx.out = (x.shape,) + expected, (size, stride, offset)
+        owner, storage = backend.of(x), _storage(x)
+        if storage is not None and (_element_strides(x), storage[1]) == expected:
+            root, _, length = storage
+        else:
+            xp = backend.xp_of(x)
+            length = max(_extent(size, stride, offset), _extent(x.shape, *expected), 1)
+            root = xp.zeros(length, x.dtype)
+            root[_positions(xp, x.shape, *expected)] = x
+        flat = owner.as_strided(root, (length,), (x.itemsize,), writeable=True)[offset:]
+        return owner.as_strided(flat, size, tuple(s * x.itemsize for s in stride),
+                                writeable=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _strided_grad(grad, ctx.out, ctx.geometry), None, None, None, None
+
+
+def _strided_grad(grad, out_geometry, in_geometry):
+    """The gradient of a strided view's input: ``grad`` summed per storage position and read
+    back through the input's geometry (shared evenly where the input overlaps itself)."""
+    from .indexing import index_add, index_select
+    data = grad._data
+    xp = backend.xp_of(data)
+    shape, strides, own = in_geometry
+    if data.size == 0 or 0 in shape:
+        return _make(xp.zeros(shape, data.dtype))
+    length = max(_extent(*out_geometry), _extent(shape, strides, own))
+    out_pos = _make(_positions(xp, *out_geometry).reshape(-1))
+    in_pos = _positions(xp, shape, strides, own).reshape(-1)
+    summed = index_add(_make(xp.zeros(length, data.dtype)), 0, out_pos, reshape(grad, -1))
+    g = reshape(index_select(summed, 0, _make(in_pos)), shape)
+    if any(s == 0 and n > 1 for n, s in zip(shape, strides)):
+        counts = xp.zeros(length, data.dtype)
+        backend.of(counts).scatter_add(counts, in_pos, xp.ones(in_pos.shape, data.dtype))
+        g = g / _make(counts[in_pos].reshape(shape))
+    return g
+
+
+def _strided_args(op: str, size, stride):
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"{op}: mismatch in length of strides and shape: size {list(size)} "
+                           f"vs stride {list(stride)}")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"{op}: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"{op}: Trying to create tensor with negative dimension: "
+                           f"{list(size)}")
+    return size, stride
+
+
+def _check_extent(op: str, size, stride, offset: int, itemsize: int, length: int) -> None:
+    needed = _extent(size, stride, offset)
+    if needed > length or offset < 0:
+        raise RuntimeError(f"{op}: setStorage: sizes {list(size)}, strides {list(stride)}, "
+                           f"storage offset {offset}, and itemsize {itemsize} requiring a "
+                           f"storage size of {needed * itemsize} are out of bounds for storage "
+                           f"of size {length * itemsize}")
+
+
+def as_strided(input, size, stride, storage_offset: int | None = None):
+    """A view of input's memory with the given size, stride and storage offset (in elements;
+    the offset defaults to input's own). Writes through it change input.
+
+    Example:
+        >>> ember.arange(4.).as_strided((3, 2), (1, 1))
+        tensor([[0., 1.],
+                [1., 2.],
+                [2., 3.]])
+    """
+    _checks.tensor_type("as_strided", "input", input)
+    size, stride = _strided_args("as_strided", size, stride)
+    x = input._data
+    storage = _storage(x)
+    if storage is None:
+        raise RuntimeError(f"as_strided: ember needs the tensor's memory to be one block; this "
+                           f"one (shape {tuple(x.shape)}, strides {tuple(x.strides)} bytes) is "
+                           f"not: call .contiguous() first")
+    _, own, length = storage
+    offset = own if storage_offset is None else int(storage_offset)
+    _check_extent("as_strided", size, stride, offset, x.itemsize, length)
+    return AsStrided.apply(input, size, stride, offset, (_element_strides(x), own))
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset: int | None = None):
+    """A copy of input (laid out contiguously) with ``src`` written where
+    ``as_strided(size, stride, storage_offset)`` of that copy reads."""
+    from .indexing import index_put
+    size, stride = _strided_args("as_strided_scatter", size, stride)
+    offset = 0 if storage_offset is None else int(storage_offset)
+    _check_extent("as_strided_scatter", size, stride, offset, input._data.itemsize,
+                  input._data.size)
+    _checks.tensor_type("as_strided_scatter", "src", src)
+    if src._data.shape != size:
+        raise RuntimeError(f"as_strided_scatter: expected src to have a size equal to the slice "
+                           f"of self. src size = {list(src.shape)}, slice size = {list(size)}")
+    pos = _make(_positions(backend.xp_of(input._data), size, stride, offset))
+    return reshape(index_put(reshape(input, -1), (pos,), src), input._data.shape)
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False):
+    """An uninitialised tensor with the given strides (in elements)."""
+    from ..creation import empty
+    size, stride = _strided_args("empty_strided", size, stride)
+    buffer = empty(max(_extent(size, stride, 0), 1), dtype=dtype, device=device)
+    out = AsStrided.apply(buffer, size, stride, 0, ((1,), 0))
+    out = _make(out._data)  # a fresh tensor, nobody's view
+    return out.requires_grad_(True) if requires_grad else out
+
+
+class Unfold(Function):
+    """Sliding windows of ``size`` every ``step`` along ``dim``, as a new last dim; a view."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, dim, size, step):
+        x = a._data
+        ctx.shape, ctx.args = x.shape, (dim, size, step)
+        count = (x.shape[dim] - size) // step + 1
+        shape = x.shape[:dim] + (count,) + x.shape[dim + 1:] + (size,)
+        st = x.strides
+        strides = st[:dim] + (st[dim] * step,) + st[dim + 1:] + (st[dim],)
+        return backend.of(x).as_strided(x, shape, strides, writeable=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .indexing import index_add
+        dim, size, step = ctx.args
+        count = grad._data.shape[dim]
+        xp = backend.xp_of(grad._data)
+        # window w's element j sits at w * step + j along dim
+        index = (xp.arange(count)[:, None] * step + xp.arange(size)[None, :]).reshape(-1)
+        g = movedim(grad, -1, dim + 1)  # (..., count, size, ...)
+        g = reshape(g, ctx.shape[:dim] + (count * size,) + ctx.shape[dim + 1:])
+        zeros = _make(xp.zeros(ctx.shape, grad._data.dtype))
+        return index_add(zeros, dim, _make(index.astype(np.int64)), g), None, None, None
+
+
+def unfold(input, dimension: int, size: int, step: int):
+    """A view of every window of ``size`` elements, ``step`` apart, along ``dimension``: that dim
+    becomes the window count and the windows' elements a new last dim (Tensor.unfold).
+
+    Example:
+        >>> ember.arange(5.).unfold(0, 2, 2)
+        tensor([[0., 1.],
+                [2., 3.]])
+    """
+    x = input._data
+    if x.ndim == 0:
+        return reshape(unfold(reshape(input, (1,)), 0, size, step), (size,))
+    d = _checks.dim(dimension, x.ndim, "unfold")
+    if size < 0 or size > x.shape[d]:
+        raise RuntimeError(f"unfold: maximum size for tensor at dimension {d} is {x.shape[d]} "
+                           f"but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"unfold: step is {step} but must be > 0")
+    return Unfold.apply(input, d, int(size), int(step))
+
+
+# -- copying versions of the view ops (torch.*_copy) -------------------------------------------
+def _copying(view_op, name: str):
+    def op(input, *args, **kwargs):
+        out = view_op(input, *args, **kwargs)
+        return tuple(clone(t) for t in out) if isinstance(out, tuple) else clone(out)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``{view_op.__name__}``, as a new tensor rather than a view."
+    return op
+
+
+def _slice(input, dim: int = 0, start=None, end=None, step: int = 1):
+    return _slice_along(input, _checks.dim(dim, input._data.ndim, "slice"), start, end, step)
+
+
+alias_copy = _copying(lambda input: input, "alias_copy")
+detach_copy = _copying(lambda input: input.detach(), "detach_copy")
+as_strided_copy = _copying(as_strided, "as_strided_copy")
+diagonal_copy = _copying(diagonal, "diagonal_copy")
+expand_copy = _copying(lambda input, size, *, implicit=False: expand(input, size), "expand_copy")
+permute_copy = _copying(permute, "permute_copy")
+select_copy = _copying(select, "select_copy")
+slice_copy = _copying(_slice, "slice_copy")
+split_copy = _copying(split, "split_copy")
+split_with_sizes_copy = _copying(split_with_sizes, "split_with_sizes_copy")
+squeeze_copy = _copying(squeeze, "squeeze_copy")
+t_copy = _copying(t, "t_copy")
+transpose_copy = _copying(transpose, "transpose_copy")
+unbind_copy = _copying(unbind, "unbind_copy")
+unfold_copy = _copying(unfold, "unfold_copy")
+unsqueeze_copy = _copying(unsqueeze, "unsqueeze_copy")
+view_copy = _copying(view, "view_copy")

@@ -1,7 +1,9 @@
-"""Reductions: sum, max/min (with indices), amax/amin, prod, cumsum are primitives; mean,
-var, std, norm and logsumexp are composed. Integer sums accumulate in int64, as PyTorch."""
+"""Reductions: sum, max/min (with indices), amax/amin, prod, cumsum, cumprod and
+logcumsumexp are primitives; mean, var, std, norm, logsumexp, cummax/cummin, aminmax and
+sum_to_size are composed. Integer sums accumulate in int64, as PyTorch."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -423,3 +425,140 @@ def cumprod(input, dim: int, *, dtype=None):
     if input._data.ndim == 0:
         return Cumprod.apply(input.reshape(1), 0, dtype).reshape(())
     return Cumprod.apply(input, d, dtype)
+
+
+# -- running max/min, logcumsumexp ---------------------------------------------------------------
+def _scan(ufunc, x, axis: int):
+    """``ufunc.accumulate`` along ``axis``. Off the CPU by log2(n) shifted passes
+    (Hillis-Steele), as CuPy lacks accumulate for most ufuncs."""
+    if backend.of(x) is backend.cpu:
+        return ufunc.accumulate(x, axis=axis)
+    out, n, shift = x.copy(), x.shape[axis], 1
+    while shift < n:
+        later = (slice(None),) * axis + (slice(shift, None),)
+        earlier = (slice(None),) * axis + (slice(None, n - shift),)
+        out[later] = ufunc(out[later], out[earlier])
+        shift *= 2
+    return out
+
+
+def _positions_along(x, axis: int):
+    """0, 1, ..., n - 1 along ``axis``, shaped to broadcast against x."""
+    xp = backend.xp_of(x)
+    n = x.shape[axis]
+    return xp.arange(n, dtype=np.int64).reshape((n,) + (1,) * (x.ndim - axis - 1))
+
+
+def _running_extreme(op: str, input, dim: int, largest: bool):
+    from .indexing import gather
+    _checks.tensor_type(op, "input", input)
+    d = _checks.dim(dim, input._data.ndim, op)
+    x = input._data
+    xp = backend.xp_of(x)
+    if x.ndim == 0:
+        return values_indices(input.clone(), _make(xp.zeros((), np.int64)))
+    running = _scan(xp.maximum if largest else xp.minimum, x, d)
+    # the last element equal to the running extreme (or NaN, which it then stays) is its index
+    hit = x == running
+    if x.dtype.kind == "f":
+        hit |= xp.isnan(x)
+    pos = _positions_along(x, d)
+    indices = _make(_scan(xp.maximum, xp.where(hit, pos, 0), d))
+    return values_indices(gather(input, d, indices), indices)
+
+
+def cummax(input, dim: int):
+    """(values, indices) of the running maximum along ``dim``; an index points at the last
+    element equal to the maximum so far, and a NaN stays the maximum once met.
+
+    Example:
+        >>> ember.cummax(ember.tensor([1., 3., 2., 3.]), 0).indices
+        tensor([0, 1, 1, 3])
+    """
+    return _running_extreme("cummax", input, dim, True)
+
+
+def cummin(input, dim: int):
+    """(values, indices) of the running minimum along ``dim`` (see cummax)."""
+    return _running_extreme("cummin", input, dim, False)
+
+
+class LogCumsumExp(Function):
+    @staticmethod
+    def forward(ctx, a, dim):
+        x = a._data
+        ctx.dim = dim
+        ctx.save_for_backward(a)
+        ctx.save_output()
+        return _scan(backend.xp_of(x).logaddexp, x, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d out_i / d x_j = exp(x_j - out_i) for j <= i, summed in log space over i >= j with
+        # the positive and negative parts of grad apart (TensorFlow's stable form). "log 0" is
+        # the lowest finite number, as in PyTorch: -inf would make inf - inf in double backward
+        from .elementwise import exp, log, where
+        a, = ctx.saved_tensors
+        out, d = ctx.saved_output, ctx.dim
+        lowest = float(np.finfo(grad._data.dtype).min)
+
+        def part(mask, g):
+            log_g = where(mask, log(where(mask, g, 1.0)), lowest)
+            return exp(logcumsumexp((log_g - out).flip(d), d).flip(d) + a)
+        return part(grad > 0, grad) - part(grad < 0, -grad), None
+
+
+def logcumsumexp(input, dim: int):
+    """log(cumsum(exp(input))) along ``dim``, without overflow.
+
+    Example:
+        >>> ember.logcumsumexp(ember.tensor([0., 0.]), 0)
+        tensor([0.0000, 0.6931])
+    """
+    _checks.tensor_type("logcumsumexp", "input", input)
+    d = _checks.dim(dim, input._data.ndim, "logcumsumexp")
+    if input._data.dtype.kind not in "fc":
+        raise NotImplementedError(f"logcumsumexp: not implemented for {input.dtype.name} "
+                                  f"tensors; convert the input with .float()")
+    if input._data.ndim == 0:
+        return LogCumsumExp.apply(input.reshape(1), 0).reshape(())
+    return LogCumsumExp.apply(input, d)
+
+
+aminmax_result = namedtuple("aminmax", ["min", "max"])
+
+
+def aminmax(input, *, dim=None, keepdim: bool = False):
+    """(min, max) over ``dim`` (all elements by default) in one call.
+
+    Example:
+        >>> ember.aminmax(ember.tensor([3., 1., 2.]))
+        aminmax(min=tensor(1.), max=tensor(3.))
+    """
+    _checks.tensor_type("aminmax", "input", input)
+    x = input._data
+    d = None if dim is None else _checks.dim(dim, x.ndim, "aminmax")
+    if x.size == 0 and (d is None or x.ndim == 0 or x.shape[d] == 0):
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    dims = () if d is None else d
+    low, high = amin(input, dims, keepdim), amax(input, dims, keepdim)
+    if d is None and keepdim:  # every dim reduced and kept: PyTorch's shape is all ones
+        low, high = low.reshape((1,) * x.ndim), high.reshape((1,) * x.ndim)
+    return aminmax_result(low, high)
+
+
+def sum_to_size(input, *size):
+    """input summed over the dims where ``size`` is 1 (and the leading ones it lacks), so
+    that ``size`` broadcasts back to input's shape."""
+    from .movement import _shape_arg
+    size, shape = _shape_arg(size), input._data.shape
+    lead = len(shape) - len(size)
+    if lead < 0 or builtins.any(s != 1 and s != n for s, n in zip(size, shape[lead:])):
+        raise RuntimeError(f"sum_to_size: size {list(size)} is not expandable to size "
+                           f"{list(shape)}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, (s, n) in enumerate(zip(size, shape[lead:]))
+                                      if s == 1 and n != 1)
+    if not axes:
+        return input
+    return sum(input, axes, keepdim=True).reshape(size)
