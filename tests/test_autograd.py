@@ -627,8 +627,40 @@ def _stale_view_cases():
         y.copy_(y * 0 + 3)  # y no longer depends on x
         v.add_(x[0, :3])
         return (v * 1.5).sum() + (y * y).sum()
+
+    # views taken before an in-place view op on their base keep the base's old geometry
+    def base_transposed(m, x):
+        y = x[:, :3] * 1
+        v = y[0]
+        y.t_()
+        return (v * m.arange(3.0, dtype=x.dtype)).sum()
+
+    def base_transposed_then_written(m, x):
+        y = x * 1
+        v = y[1, 1:]
+        y.transpose_(0, 1)
+        y.mul_(y.detach() + 1)
+        return (v * v).sum()
+
+    def base_squeezed_and_unsqueezed(m, x):
+        y = x.unsqueeze(0) * 1
+        v = y[0, :, 2]
+        y.squeeze_(0)
+        y.unsqueeze_(2)
+        y.exp_()
+        return (v * 2).sum() + y.sum()
+
+    def view_transposed_then_its_view_used(m, x):
+        y = x * 1
+        w = y[:3, :3]
+        v = w[2]
+        w.t_()
+        w.mul_(3)
+        return (v ** 2).sum()
     return [base_changed, view_of_view, sibling_written, twice, constant_base_made_variable,
-            backward_from_the_view, stale_view_written]
+            backward_from_the_view, stale_view_written, base_transposed,
+            base_transposed_then_written, base_squeezed_and_unsqueezed,
+            view_transposed_then_its_view_used]
 
 
 @pytest.mark.parametrize("case", _stale_view_cases(), ids=lambda f: f.__name__)
@@ -641,6 +673,15 @@ def test_a_view_taken_before_an_inplace_op_on_its_base_follows_it_like_torch(cas
         out.backward(m.ones_like(out))
         grads.append(x.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_a_view_taken_before_as_strided_on_its_base_raises_when_rebuilt():
+    x = ember.ones(4, requires_grad=True)
+    y = x * 1
+    v = y[:2]
+    y.as_strided_((2,), (2,))
+    with pytest.raises(RuntimeError, match="as_strided_"):
+        v.sum().backward()
 
 
 def test_a_view_of_a_parameter_follows_updates_made_without_grad():

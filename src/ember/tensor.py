@@ -18,9 +18,11 @@ class Tensor:
     """A multi-dimensional array that records the ops applied to it for autograd."""
 
     # _view_version: for an output of a view op, the version at which its grad_fn was set
-    # (None otherwise); _view_src (base, view Function, its extra args) is set only on views
+    # (None otherwise); _view_src (base, view Function, its extra args, the version then) is
+    # set only on views; _restrides ((version, undo (Function, args) or None), ...) only on
+    # tensors changed by in-place view ops (t_, squeeze_, ...)
     __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vbox", "_hooks",
-                 "_view_version", "_view_src", "__weakref__")
+                 "_view_version", "_restrides", "_view_src", "__weakref__")
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, *args, requires_grad: bool = False):
@@ -523,6 +525,9 @@ class Tensor:
         self._vbox[0] += 1
         if src is not None:
             self._view_version = self._vbox[0]
+        # views taken of self before this replay their history from self's old geometry
+        self._restrides = getattr(self, "_restrides", ()) + (
+            (self._vbox[0], _undo(new_src, old._data.shape)),)
         return self
 
     def t_(self) -> Tensor:
@@ -601,7 +606,7 @@ class Tensor:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
         out = type(self).__new__(type(self))
-        for name in Tensor.__slots__[:-2]:  # not _view_src: the copy is nobody's view
+        for name in Tensor.__slots__[:-3]:  # the copy is nobody's view and has no restrides
             setattr(out, name, getattr(self, name))
         out._view_version = None
         out._data = self._data.copy()
@@ -783,6 +788,19 @@ def _parse_to(args, kwargs):
     if dev is not None:
         dev = backend.resolve(Device(dev))  # plain 'cuda': the current GPU, as in torch
     return dev, None if dtype is None else dtypes.as_dtype(dtype), copy
+
+
+def _undo(view_src, old_shape):
+    """The view op (Function, args) that takes an in-place view op's result back to the
+    tensor it was applied to; None for as_strided_ (not invertible this way)."""
+    if view_src is None:
+        return None
+    cls, args = view_src[1], view_src[2]
+    if cls is movement.Permute:
+        return cls, (tuple(int(i) for i in np.argsort(args[0])),)
+    if cls in (movement.Reshape, movement.View):
+        return movement.Reshape, (old_shape,)
+    return None
 
 
 def _move(t: Tensor, dev: Device, non_blocking: bool) -> Tensor:

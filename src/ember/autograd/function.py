@@ -258,13 +258,14 @@ class Function(metaclass=FunctionMeta):
             ctx = None
         view_of = args[0] if cls.is_view else None
         if type(out) is tuple or isinstance(out, Tensor) or out is None:
-            return _wrap(out, ctx, None if view_of is None else (view_of, cls, args[1:]))
+            return _wrap(out, ctx, None if view_of is None
+                     else (view_of, cls, args[1:], view_of._vbox[0]))
         # the common case, inlined: one array out
         differentiable = ctx is not None and out.dtype.kind in "fc"
         t = Tensor._make(out, differentiable, ctx if differentiable else None)
         if view_of is not None:
             t._vbox = view_of._vbox
-            t._view_src = (view_of, cls, args[1:])
+            t._view_src = (view_of, cls, args[1:], t._vbox[0])
             t._view_version = t._vbox[0]
         if differentiable and ctx._out_data is True:
             ctx._out_data = (out, t._vbox, t._vbox[0])
@@ -318,12 +319,22 @@ def _wrap_one(out, ctx, nr, view_src):
 
 
 def view_chain(t):
-    """(the view ops from t's root base down to t, the root base); ((), None) if t is no view."""
+    """(the view ops from t's root base down to t, the root base); ((), None) if t is no view.
+
+    A view is linked to its base as the base was then; in-place view ops on the base since
+    (``t_``, ``squeeze_``, ...) are undone first, latest first.
+    """
     chain, base = [], None
     src = getattr(t, "_view_src", None)
     while src is not None:
-        base = src[0]
-        chain.append(src[1:])
+        base, cls, extra, linked = src
+        chain.append((cls, extra))
+        for version, undo in getattr(base, "_restrides", ()):
+            if version > linked:
+                if undo is None:
+                    raise RuntimeError("a view's history cannot be rebuilt: its base was "
+                                       "changed by as_strided_() after the view was taken")
+                chain.append(undo)
         src = getattr(base, "_view_src", None)
     chain.reverse()
     return tuple(chain), base
