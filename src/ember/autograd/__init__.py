@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp_of
-from . import anomaly
+from . import anomaly, functional
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .engine import run_backward
 from .function import Function, Node
@@ -10,7 +10,7 @@ from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, se
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "inference_mode", "gradcheck", "gradgradcheck", "detect_anomaly"]
+           "inference_mode", "gradcheck", "gradgradcheck", "detect_anomaly", "functional"]
 
 
 def _as_list(x):

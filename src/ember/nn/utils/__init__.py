@@ -1,18 +1,28 @@
-"""nn.utils: gradient clipping and flattening parameters to one vector (as torch.nn.utils);
-nn.utils.rnn: padded and packed sequences."""
+"""nn.utils, as torch.nn.utils: gradient clipping, parameters as one vector, weight and
+spectral normalization (hook-based, and as parametrizations), parametrizations
+(``parametrize``, ``parametrizations``), conv/linear + BatchNorm fusion, ``skip_init``;
+``rnn``: padded and packed sequences."""
 from __future__ import annotations
 
 import math
-from typing import Iterable
 
 from ... import backend, creation
 from ...autograd.grad_mode import no_grad
-from ...ops import movement
 from ...tensor import Tensor
-from . import rnn  # noqa: F401
+from . import parametrizations, parametrize, rnn, stateless  # noqa: F401
+from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,
+                     fuse_linear_bn_weights)
+from .init import skip_init
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
-           "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters"]
+           "clip_grads_with_norm_", "parameters_to_vector", "vector_to_parameters",
+           "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights", "skip_init", "weight_norm", "remove_weight_norm",
+           "spectral_norm", "remove_spectral_norm", "parametrizations", "parametrize", "rnn",
+           "stateless"]
 
 
 def _as_list(tensors) -> list:
@@ -114,28 +124,3 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
             xp = backend.xp_of(g._data)
             xp.clip(g._data, -clip_value, clip_value, out=g._data)
             g._vbox[0] += 1
-
-
-def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
-    """All parameters flattened and concatenated into one 1-D tensor (differentiable)."""
-    params = list(parameters)
-    if not params:
-        raise RuntimeError("parameters_to_vector: expected a non-empty list of Tensors")
-    return movement.cat([movement.reshape(p, (-1,)) for p in params])
-
-
-def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copies slices of the 1-D ``vec`` into the parameters' data (as torch: param.data = ...)."""
-    if not isinstance(vec, Tensor):
-        raise TypeError(f"expected ember.Tensor, but got: {type(vec).__name__}")
-    params = list(parameters)
-    total = sum(p.numel() for p in params)
-    if vec.dim() != 1 or vec.numel() != total:
-        raise RuntimeError(f"vector_to_parameters: vec of shape {tuple(vec.shape)} does not "
-                           f"match the {total} elements of the parameters")
-    pointer = 0
-    for p in params:
-        n = p.numel()
-        p._data = vec._data[pointer:pointer + n].reshape(p._data.shape)
-        p._vbox[0] += 1
-        pointer += n
