@@ -480,21 +480,6 @@ def test_integer_pools_and_conv_match_torch():
 
 
 # -- device-generic kernels (the fake cuda device: NumPy arrays of another type) ------------------
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    from ember import backend
-    monkeypatch.setenv("EMBER_FAKE_CUDA", "1")
-    saved = backend._cuda
-    backend._cuda = None
-    try:
-        yield backend.cuda()
-    finally:
-        fake = backend._cuda
-        if fake is not None:
-            backend._by_array_type.pop(fake.array_type, None)
-        backend._cuda = saved
-        if saved is not None:
-            backend._by_array_type[saved.array_type] = saved
 
 
 OPS_ON_DEVICE = [

@@ -25,34 +25,9 @@ from ember import backend
 from ember.backend import cupy_backend, philox
 from ember.backend import fake_cuda as fake_module
 from ember.backend.fake_cuda import FakeCudaArray
+from conftest import _install  # the fake_cuda fixtures live in conftest
 
 CUDA = ember.device("cuda", 0)
-
-
-def _install(monkeypatch, value: str, load: bool = True):
-    """Loads the cuda backend afresh with EMBER_FAKE_CUDA=value; restores the old one after."""
-    monkeypatch.setenv("EMBER_FAKE_CUDA", value)
-    saved = backend._cuda
-    backend._cuda = None
-    try:
-        yield backend.cuda() if load else None
-    finally:
-        fake = backend._cuda
-        if fake is not None:
-            backend._by_array_type.pop(fake.array_type, None)
-        backend._cuda = saved
-        if saved is not None:
-            backend._by_array_type[saved.array_type] = saved
-
-
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    yield from _install(monkeypatch, "1")
-
-
-@pytest.fixture
-def fake_cuda2(monkeypatch):
-    yield from _install(monkeypatch, "2")
 
 
 @pytest.fixture

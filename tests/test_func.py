@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pytest
-from test_cuda_fake import fake_cuda  # noqa: F401 (a fixture)
 
 import ember
 import ember.autograd.functional as AF
@@ -522,7 +521,7 @@ def test_torch_checkpoint_warns_the_same_way(torch):
 
 
 # -- devices -----------------------------------------------------------------------------------
-def test_jacrev_functional_call_and_vmap_stay_on_the_device(fake_cuda):  # noqa: F811
+def test_jacrev_functional_call_and_vmap_stay_on_the_device(fake_cuda):
     x = ember.tensor([0.5, -1.0, 2.0], device="cuda")
     jac = EF.jacrev(lambda a: a.sin() * a.sum())(x)
     assert type(jac._data) is FakeCudaArray and jac.device == ember.device("cuda", 0)
@@ -539,7 +538,7 @@ def test_jacrev_functional_call_and_vmap_stay_on_the_device(fake_cuda):  # noqa:
     assert type(h._data) is FakeCudaArray
 
 
-def test_checkpoint_restores_the_cuda_generator(fake_cuda):  # noqa: F811
+def test_checkpoint_restores_the_cuda_generator(fake_cuda):
     w = ember.ones(8, device="cuda", requires_grad=True)
     drop = ember.nn.Dropout(0.5)
     ember.manual_seed(3)

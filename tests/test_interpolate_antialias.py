@@ -10,7 +10,6 @@ import ember.nn.functional as F
 from ember.autograd import gradcheck
 from ember.backend.fake_cuda import FakeCudaArray
 from ember.nn import _antialias
-from test_cuda_fake import _install
 
 MODES = ("bilinear", "bicubic", "lanczos")
 
@@ -204,9 +203,6 @@ def test_antialias_rejects_other_dtypes_and_empty_sizes():
         F.interpolate(ember.ones(1, 1, 4, 4), size=(0, 2), mode="bilinear", antialias=True)
 
 
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    yield from _install(monkeypatch, "1")
 
 
 @pytest.mark.parametrize("dtype", [ember.float32, ember.uint8])

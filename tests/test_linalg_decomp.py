@@ -285,8 +285,6 @@ def test_qr_backward_errors(torch, mode, shape, match):
 
 
 # -- the fake cuda device -------------------------------------------------------------------------
-from test_cuda_fake import fake_cuda  # noqa: E402,F401  (the fixture)
-
 _ON_DEVICE = {
     "cholesky": lambda L, a: L.linalg.cholesky(a),
     "cholesky_ex failing": lambda L, a: L.linalg.cholesky_ex(a - 4 * L.eye(3, dtype=a.dtype,

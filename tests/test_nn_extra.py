@@ -16,7 +16,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember import backend, nn
+from ember import nn
 from ember.backend.fake_cuda import FakeCudaArray, forbid_host_sync
 from ember.nn.parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 
@@ -665,21 +665,6 @@ def test_adaptive_log_softmax_errors():
 
 
 # -- fake cuda: results stay on the device --------------------------------------------------------
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    """The cuda backend loaded afresh as the fake (EMBER_FAKE_CUDA=1), restored after."""
-    monkeypatch.setenv("EMBER_FAKE_CUDA", "1")
-    saved = backend._cuda
-    backend._cuda = None
-    try:
-        yield backend.cuda()
-    finally:
-        fake = backend._cuda
-        if fake is not None:
-            backend._by_array_type.pop(fake.array_type, None)
-        backend._cuda = saved
-        if saved is not None:
-            backend._by_array_type[saved.array_type] = saved
 
 
 def _on_device(*tensors):

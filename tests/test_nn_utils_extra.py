@@ -14,14 +14,10 @@ import ember.nn as nn
 from ember.backend.fake_cuda import FakeCudaArray
 from ember.nn.utils import parametrizations as PZ
 from ember.nn.utils import parametrize as P
-from test_cuda_fake import _install
 
 RNG = np.random.default_rng(0)
 
 
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    yield from _install(monkeypatch, "1")
 
 
 def _np(t):

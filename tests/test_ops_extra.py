@@ -14,7 +14,6 @@ import pytest
 
 import ember
 from op_db import E, INF, Maker, OpInfo, S, SampleInput, f64, fn, inplace, method
-from test_cuda_fake import _install
 from test_ops import _Builder, _compare, _flatten, _second_order, _to_numpy
 
 try:
@@ -719,9 +718,6 @@ def test_num_threads_are_ember_threads_and_can_be_set():
 
 
 # -- on the (fake) cuda device: results stay there, with the CPU's values -------------------------
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    yield from _install(monkeypatch, "1")
 
 
 _DEVICE_OPS = {

@@ -6,7 +6,6 @@ import pytest
 import ember
 from ember import optim
 from ember.backend.fake_cuda import forbid_host_sync
-from test_cuda_fake import _install
 
 SHAPES = [(4, 3), (3,)]
 STEPS = 8  # RAdam's rectified update starts at step 6 with the default betas
@@ -37,9 +36,6 @@ IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}"
        for name, kw in CASES]
 
 
-@pytest.fixture
-def fake_cuda(monkeypatch):
-    yield from _install(monkeypatch, "1")
 
 
 def _data(dtype=np.float32, seed=0, steps=STEPS):
