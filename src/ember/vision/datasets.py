@@ -1,4 +1,6 @@
-"""torchvision's MNIST and Fashion-MNIST datasets, read from the standard IDX files.
+"""torchvision's datasets: MNIST and Fashion-MNIST (read here from the standard IDX files),
+CIFAR10 / CIFAR100 (``cifar``, the binary versions) and ImageFolder / DatasetFolder
+(``folder``).
 
 Differences from torchvision, on purpose:
 
@@ -26,9 +28,14 @@ from typing import Any, Callable
 import numpy as np
 
 from ..tensor import Tensor
-from ..utils.data import Dataset
+from ._dataset import VisionDataset
+from .cifar import CIFAR10, CIFAR100
+from .folder import DatasetFolder, ImageFolder
 
-__all__ = ["MNIST", "FashionMNIST", "read_image_file", "read_label_file"]
+__all__ = [
+    "VisionDataset", "MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "DatasetFolder",
+    "ImageFolder", "read_image_file", "read_label_file",
+]
 
 _SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "mnist-sample"
 _DOWNLOAD_TIMEOUT_S = 30.0
@@ -183,7 +190,7 @@ def _download(name: str, mirrors: list[str], filename: str, md5: str, raw: Path)
 
 
 # -- datasets ----------------------------------------------------------------------------
-class MNIST(Dataset):
+class MNIST(VisionDataset):
     """The MNIST handwritten digits (torchvision.datasets.MNIST).
 
     Args:
@@ -325,17 +332,6 @@ class MNIST(Dataset):
 
     def extra_repr(self) -> str:
         return f"Split: {'Train' if self.train is True else 'Test'}"
-
-    def __repr__(self) -> str:
-        lines = [f"Number of datapoints: {len(self)}", f"Root location: {self.root}"]
-        lines += self.extra_repr().splitlines()
-        for label, t in (("Transform", self.transform),
-                         ("Target transform", self.target_transform)):
-            if t is not None:
-                body = repr(t).splitlines()
-                lines.append(f"{label}: {body[0]}")
-                lines += [" " * (len(label) + 2) + line for line in body[1:]]
-        return "\n".join([f"Dataset {type(self).__name__}"] + ["    " + ln for ln in lines])
 
 
 class FashionMNIST(MNIST):
