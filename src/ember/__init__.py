@@ -91,7 +91,7 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
 from .tensor import Size, Tensor
 
 
-_LAZY = ("nn", "optim", "utils", "vision", "cuda", "testing", "linalg", "func")
+_LAZY = ("nn", "optim", "utils", "vision", "cuda", "testing", "linalg", "func", "distributions")
 
 
 def __getattr__(name):
