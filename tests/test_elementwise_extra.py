@@ -432,3 +432,17 @@ def test_in_place_and_gradients_on_the_fake_device(fake_cuda):
     (cpu * 1).lgamma_().sinc_().sum().backward()
     assert x.grad.device == ember.device("cuda", 0)
     np.testing.assert_array_equal(x.grad.cpu().numpy(), cpu.grad.numpy())
+
+
+def test_xlogy_gradient_at_zero_x_is_torchs(torch):
+    xs, ys = [0.0, 0.0, 0.0, 1.0, 2.0], [2.0, 0.0, -1.0, 3.0, 0.5]
+    grads = []
+    for lib in (ember, torch):
+        x = lib.tensor(xs, dtype=lib.float64, requires_grad=True)
+        y = lib.tensor(ys, dtype=lib.float64, requires_grad=True)
+        lib.xlogy(x, y).sum().backward()
+        column = lib.tensor([[0.0], [1.0]], dtype=lib.float64, requires_grad=True)
+        lib.xlogy(column, 3.0).sum().backward()
+        grads.append([g.grad.numpy() for g in (x, y, column)])
+    for e, t in zip(*grads):
+        np.testing.assert_allclose(e, t)

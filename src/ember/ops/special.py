@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .. import backend, dtypes
+from .. import backend, creation, dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -268,7 +268,9 @@ class Xlogy(Function):
     def backward(ctx, grad):
         a, b = ew._saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad[:2]
-        return (grad * xlogy((a != 0).to(grad.dtype), b) if need_a else None,
+        # PyTorch's: log(y), except 0 where x == 0 and y <= 0
+        return (ew.where((a == 0) & (b <= 0), 0.0, grad * xlogy(creation.ones_like(grad), b))
+                if need_a else None,
                 grad * a / b if need_b else None)
 
 
