@@ -546,10 +546,12 @@ def test_conv_errors_name_the_shapes():
 
 def test_pool_errors():
     x = ember.randn(2, 3, 5, 5)
-    with pytest.raises(RuntimeError, match="pad should be at most half"):
+    with pytest.raises(RuntimeError, match="pad should be smaller than or equal to half"):
         C.max_pool2d(x, 3, padding=2)
-    with pytest.raises(RuntimeError, match="pad should be at most half"):
+    with pytest.raises(RuntimeError, match="pad should be smaller than or equal to half"):
         C.avg_pool2d(x, 3, padding=2)
+    with pytest.raises(RuntimeError, match="pad should be smaller than or equal to half"):
+        C.max_pool2d(x, 3, padding=2, dilation=2)  # PyTorch's rule ignores the dilation
     with pytest.raises(RuntimeError, match=r"Given input size: \(3x2x2\).*\(3x0x0\).*too small"):
         C.max_pool2d(ember.randn(2, 3, 2, 2), 3)
     with pytest.raises(RuntimeError, match="stride"):

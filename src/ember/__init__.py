@@ -20,10 +20,25 @@ from .creation import (arange, as_tensor, asarray, bernoulli, empty, empty_like,
                        from_numpy, full, full_like, linspace, logspace, multinomial, normal,
                        ones, ones_like, rand, rand_like, randint, randint_like, randn,
                        randn_like, randperm, tensor, zeros, zeros_like)
+from .creation import binomial, frombuffer, poisson
+from ._config import (are_deterministic_algorithms_enabled, channels_last, channels_last_3d,
+                      contiguous_format, get_default_device, get_deterministic_debug_mode,
+                      get_device,
+                      get_float32_matmul_precision, get_num_interop_threads, is_anomaly_enabled,
+                      is_anomaly_check_nan_enabled, is_deterministic_algorithms_warn_only_enabled,
+                      is_inference, is_inference_mode_enabled, is_warn_always_enabled, layout,
+                      memory_format, preserve_format, set_anomaly_enabled, set_default_device,
+                      set_deterministic_debug_mode, set_float32_matmul_precision,
+                      set_flush_denormal, set_num_interop_threads, set_warn_always, strided,
+                      typename, use_deterministic_algorithms)
+from ._format import set_printoptions
 from .device import device
 from .dtypes import (bfloat16, bool, double, dtype, float, float16, float32, float64,
                      get_default_dtype, half, int, int8, int16, int32, int64, long,
                      promote_types, set_default_dtype, short, uint8)
+from .dtypes import cdouble, cfloat, complex64, complex128
+from .ops.complex import (complex, conj, conj_physical, imag, is_complex, is_conj, is_neg,
+                          polar, real, resolve_conj, resolve_neg, view_as_complex, view_as_real)
 from .ops.elementwise import (abs, absolute, add, addcdiv, addcmul, allclose, atan2, float_power,
                               bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, clamp,
                               clip, cos, div, divide, eq, equal, erf, exp, exp2, expm1,
@@ -89,13 +104,47 @@ from .serialization import load, save
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
                      seed, set_rng_state)
 from .tensor import Size, Tensor
+from . import amp  # loaded with the ops already, which check its flag
+from .amp.autocast_mode import (autocast, autocast_decrement_nesting, autocast_increment_nesting,
+                                clear_autocast_cache, get_autocast_dtype,
+                                is_autocast_cache_enabled, is_autocast_enabled,
+                                set_autocast_cache_enabled, set_autocast_dtype,
+                                set_autocast_enabled)
 
 
-_LAZY = ("nn", "optim", "utils", "vision", "cuda", "testing", "linalg", "func", "distributions")
+
+_LAZY = ("nn", "optim", "utils", "vision", "cuda", "testing", "linalg", "func", "distributions",
+         "fft")
+
+
+# torch's top-level spellings of nn.functional ops and of older linalg APIs, loaded (with
+# ember.nn / ember.linalg) on first use: name -> the module that defines it
+_LAZY_NAMES = {name: module for module, names in {
+    "_nn_aliases": """conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d
+        convolution avg_pool1d max_pool1d max_pool2d max_pool3d max_pool1d_with_indices
+        adaptive_avg_pool1d adaptive_max_pool1d batch_norm layer_norm group_norm instance_norm
+        rms_norm dropout dropout_ alpha_dropout alpha_dropout_ feature_alpha_dropout
+        feature_alpha_dropout_ feature_dropout feature_dropout_ embedding embedding_bag bilinear
+        binary_cross_entropy_with_logits cosine_similarity cosine_embedding_loss ctc_loss
+        hinge_embedding_loss kl_div margin_ranking_loss poisson_nll_loss triplet_margin_loss
+        pairwise_distance pdist pixel_shuffle pixel_unshuffle channel_shuffle
+        native_channel_shuffle prelu rrelu rrelu_ selu selu_ celu celu_ threshold threshold_
+        hardshrink constant_pad_nd""",
+    "_linalg_legacy": """det logdet slogdet inverse pinverse matrix_exp matrix_power svd qr
+        cholesky cholesky_solve cholesky_inverse triangular_solve lu lu_unpack lu_solve
+        chain_matmul adjoint frobenius_norm nuclear_norm geqrf orgqr ormqr solve lstsq eig
+        symeig matrix_rank""",
+    "func": "vmap",
+}.items() for name in names.split()}
 
 
 def __getattr__(name):
     # The heavier submodules load on first use, so `import ember` stays quick.
+    if name in _LAZY_NAMES:
+        import importlib
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         import importlib
         try:
@@ -119,6 +168,18 @@ def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
 
 
+def detach(input: Tensor) -> Tensor:
+    return input.detach()
+
+
+def detach_(input: Tensor) -> Tensor:
+    return input.detach_()
+
+
+def resize_as_(input: Tensor, the_template: Tensor, *, memory_format=None) -> Tensor:
+    return input.resize_as_(the_template)
+
+
 def index_put_(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     return input.index_put_(indices, values, accumulate)
 
@@ -136,7 +197,7 @@ class finfo:
     torch.finfo's fields: bits, eps, max, min, tiny (= smallest_normal), resolution, dtype."""
 
     def __init__(self, type=None):
-        d = get_default_dtype() if type is None else dtypes.as_dtype(type)
+        d = get_default_dtype() if type is None else dtypes.as_dtype(type).to_real()
         if d.numpy.kind != "f":
             raise TypeError(f"finfo: {d} is not a floating point dtype; use ember.iinfo")
         info = _np.finfo(d.numpy)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from . import backend, dtypes
 
 
@@ -70,6 +72,20 @@ def inplace_result(target, result, op) -> None:
     if dtypes.category(src) > dtypes.category(dst):
         raise RuntimeError(f"{name}: result type {dtypes.from_numpy(src).name} can't be cast to "
                            f"the desired output type {dtypes.from_numpy(dst).name}")
+
+
+# PyTorch's names of the complex types, as in its "not implemented for 'ComplexFloat'"
+_TORCH_COMPLEX = {"complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def not_complex(op: str, x, message: str | None = None, error=NotImplementedError) -> None:
+    """Refuses a complex tensor (or array) where PyTorch has no complex kernel, with PyTorch's
+    exception class: NotImplementedError (a RuntimeError) unless ``error`` says otherwise."""
+    dt = x if isinstance(x, np.dtype) else getattr(getattr(x, "_data", x), "dtype", None)
+    if dt is not None and dt.kind == "c":
+        name = _TORCH_COMPLEX[dt.name]
+        raise error(f"{op}: " + (message or f"\"{op}\" not implemented for '{name}'") +
+                    "; apply it to .real, .imag or .abs() instead")
 
 
 def positive(op: str, name: str, value, allow_zero: bool = False) -> None:

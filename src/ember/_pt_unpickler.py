@@ -32,11 +32,11 @@ _STORAGE_DTYPES = {
     "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
     "LongStorage": "int64", "IntStorage": "int32", "ShortStorage": "int16",
     "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
+    "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
     "UntypedStorage": "uint8",
 }
 _UNSUPPORTED_STORAGES = {
     "BFloat16Storage": "bfloat16 (NumPy has no bfloat16; convert with .float() in PyTorch)",
-    "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
 }
 _TENSOR_ONLY = ("only tensors, storages and OrderedDict may appear in a checkpoint ember "
                 "loads (it never runs code from a file); save a plain state_dict() from "

@@ -75,10 +75,15 @@ def _infer(data, dtype=None):
     if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
         data = _unwrap(data)
     array = np.array(data)
-    if dtype is not None and array.dtype.kind in "biuf":
+    if dtype is not None and array.dtype.kind == "c" and dtypes.to_numpy(dtype).kind != "c":
+        raise TypeError(f"tensor: must be real number, not complex (data for a "
+                        f"{dtypes.as_dtype(dtype).name} tensor); take .real first")
+    if dtype is not None and array.dtype.kind in "biufc":
         return array.astype(dtypes.to_numpy(dtype), copy=False)  # no detour via float32
     if array.dtype.kind == "f" and not isinstance(data, np.generic):
         array = array.astype(dtypes.get_default_dtype().numpy)
+    elif array.dtype.kind == "c" and not isinstance(data, np.generic):
+        array = array.astype(dtypes.default_complex())
     elif array.dtype.kind in "iu" and not isinstance(data, np.generic):
         array = array.astype(np.int64)
     elif array.dtype.kind == "O" or array.dtype.kind in "USV":
@@ -273,18 +278,35 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
 
 def rand(*shape, size=None, generator=None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1), drawn on ``device`` by its generator (or ``generator``)."""
-    array = _random.uniform(_shape(shape, size), _default(dtype), _device(device),
-                            generator=generator)
+    """Uniform samples in [0, 1), drawn on ``device`` by its generator (or ``generator``);
+    complex dtypes draw the real and imaginary parts so."""
+    shape, dt = _shape(shape, size), _default(dtype)
+    if dt.kind == "c":
+        array = _complex_samples(_random.uniform, shape, dt, device, generator, 1.0)
+    else:
+        array = _random.uniform(shape, dt, _device(device), generator=generator)
     return _wrap(array, requires_grad)
 
 
 def randn(*shape, size=None, generator=None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
-    """Standard normal samples, drawn on ``device`` by its generator (or ``generator``)."""
-    array = _random.normal(_shape(shape, size), _default(dtype), _device(device),
-                           generator=generator)
+    """Standard normal samples, drawn on ``device`` by its generator (or ``generator``);
+    complex dtypes draw the real and imaginary parts with variance 1/2 each, as PyTorch."""
+    shape, dt = _shape(shape, size), _default(dtype)
+    if dt.kind == "c":
+        array = _complex_samples(_random.normal, shape, dt, device, generator, 0.5 ** 0.5)
+    else:
+        array = _random.normal(shape, dt, _device(device), generator=generator)
     return _wrap(array, requires_grad)
+
+
+def _complex_samples(draw, shape: tuple, dt, device, generator, scale: float):
+    """Complex samples whose (real, imaginary) pairs are the trailing axis of a real draw."""
+    parts = draw(shape + (2,), dtypes._REAL_OF[dt], _device(device), generator=generator)
+    with backend.device_guard(parts):
+        if scale != 1.0:
+            parts = parts * scale
+        return parts.view(dt)[..., 0]
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -388,3 +410,70 @@ def _device_multinomial(input, num_samples: int, replacement: bool, generator) -
             out = xp.argsort(keys, axis=1)[:, :num_samples]
         out = out.astype(np.int64).reshape(input._data.shape[:-1] + (num_samples,))
     return Tensor._make(out)
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Poisson counts with the rates in ``input`` (floats, same dtype), drawn on its device.
+
+    Example:
+        >>> ember.poisson(ember.full((3,), 4.0))   # e.g. tensor([3., 6., 4.])
+    """
+    data = input._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f"poisson: expected a floating point tensor of rates, got "
+                                  f"{input.dtype}")
+    with backend.device_guard(data):
+        if data.size and bool((~(data >= 0)).any()):  # negative or NaN
+            raise RuntimeError("poisson: invalid Poisson rate, expected rate to be "
+                               "non-negative")
+    return Tensor._make(_random.poisson(data, generator))
+
+
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """Binomial counts of ``count`` trials with success probability ``prob`` (float tensors of
+    one dtype, broadcast), drawn on their device; counts below 0 give 0, prob is clamped to
+    [0, 1].
+
+    Example:
+        >>> ember.binomial(ember.tensor([10., 10.]), ember.tensor([0.5, 0.9]))
+    """
+    if count._data.dtype.kind != "f" or prob._data.dtype != count._data.dtype:
+        raise RuntimeError(f"binomial: expected count and prob of one floating point dtype, "
+                           f"got {count.dtype} and {prob.dtype}")
+    if count.device != prob.device:
+        raise RuntimeError(f"binomial: count and prob on different devices: count "
+                           f"{count.device} vs prob {prob.device}")
+    return Tensor._make(_random.binomial(count._data, prob._data, generator))
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
+               requires_grad: bool = False) -> Tensor:
+    """A 1-D CPU tensor over the memory of a Python buffer (bytes, bytearray, array, ...),
+    shared: writes to a writable buffer show in the tensor.
+
+    ``count`` elements (-1: all) are read from byte ``offset``. A read-only buffer (bytes)
+    gives a read-only tensor, with torch's warning: ember cannot write through it.
+    """
+    view = memoryview(buffer).cast("B")
+    size = np.dtype(dtypes.to_numpy(dtype)).itemsize
+    length = len(view)
+    if length == 0 or count == 0:
+        raise ValueError(f"both buffer length ({length}) and count ({count}) must not be 0")
+    if not 0 <= offset < length:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than "
+                         f"buffer length ({length} bytes) minus 1")
+    if count < 0 and (length - offset) % size:
+        raise ValueError(f"buffer length ({length - offset} bytes) after offset ({offset} "
+                         f"bytes) must be a multiple of element size ({size})")
+    if count > 0 and count * size > length - offset:
+        raise ValueError(f"requested buffer length ({count} * {size} bytes) after offset "
+                         f"({offset} bytes) must not be greater than actual buffer length "
+                         f"({length} bytes)")
+    if view.readonly:
+        import warnings
+        warnings.warn("The given buffer is not writable, and PyTorch does not support "
+                      "non-writable tensors; ember's tensor is read-only: copy the buffer or "
+                      "make it writable before converting it to a tensor.", UserWarning,
+                      stacklevel=2)
+    array = np.frombuffer(view, dtype=dtypes.to_numpy(dtype), count=count, offset=offset)
+    return _wrap(array, requires_grad)

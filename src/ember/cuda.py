@@ -13,11 +13,15 @@ Example:
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import backend
 from . import random as _random
+from .amp import _cuda_amp as amp  # torch.cuda.amp's deprecated aliases of ember.amp
 from .device import device as Device
+
+sys.modules[__name__ + ".amp"] = amp  # so that `from ember.cuda.amp import GradScaler` works
 
 __all__ = ["is_available", "is_initialized", "device_count", "current_device", "set_device",
            "device", "synchronize", "manual_seed", "manual_seed_all", "seed", "seed_all",

@@ -7,8 +7,10 @@ The primitives are LAPACK calls through the backend's xp (NumPy's or CuPy's) who
 written with ember ops, so it is differentiable again: inv, det, slogdet, solve,
 solve_triangular, cholesky, qr, eigh and svd, with PyTorch's derivative formulas. The rest is
 composed from them and gets its gradient for free: the norms, svdvals, eigvalsh, pinv, lstsq,
-matrix_power, matrix_exp (scaling and squaring of a degree-18 Taylor polynomial).
-matrix_rank has no gradient.
+matrix_power, matrix_exp (scaling and squaring of a degree-18 Taylor polynomial), vander,
+vecdot, multi_dot, tensorinv, tensorsolve, solve_ex, cond, householder_product. matrix_rank
+has no gradient. The LU family (lu_factor(_ex), lu, lu_solve) lives in ember._lu: NumPy has
+no LU, so ember factors with its own blocked, batched kernel.
 
 Like torch's, the eigh and svd derivatives assume distinct eigenvalues (singular values, and
 none zero for a non-square svd). Where two coincide torch's has 1 / 0 terms; ember divides by
@@ -38,7 +40,9 @@ from .tensor import Tensor
 __all__ = ["inv", "inv_ex", "det", "slogdet", "solve", "solve_triangular", "cholesky",
            "cholesky_ex", "qr", "eigh", "eigvalsh", "svd", "svdvals", "pinv", "lstsq",
            "matrix_rank", "matrix_power", "matrix_exp", "norm", "vector_norm", "matrix_norm",
-           "cross", "matmul", "LinAlgError"]
+           "cross", "matmul", "LinAlgError", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+           "solve_ex", "vecdot", "vander", "multi_dot", "diagonal", "tensorinv", "tensorsolve",
+           "cond", "householder_product"]
 
 _slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 _inv_ex_result = namedtuple("linalg_inv_ex", ["inverse", "info"])
@@ -751,3 +755,178 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
 
 
 matmul = _la.matmul
+
+
+# -- more of torch.linalg, composed --------------------------------------------------------------
+_solve_ex_result = namedtuple("linalg_solve_ex", ["result", "info"])
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of x and y (broadcast) along ``dim``."""
+    return red.sum(x * y, dim)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonal of each matrix (a view); torch.diagonal with batch-first defaults."""
+    return movement.diagonal(A, offset, dim1, dim2)
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """The Vandermonde matrices of x (*, n): columns x^0, x^1, ..., x^(N-1) (N defaults to n).
+
+    Integer inputs give int64. Shape: (*, n) -> (*, n, N).
+    """
+    if x.dim() < 1:
+        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    n = x.shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    if x._data.dtype.kind in "biu":
+        x = x.long()
+    ones = creation.ones(*x.shape, 1, dtype=x.dtype, device=x.device)
+    powers = red.cumprod(x.unsqueeze(-1).expand(*x.shape, n - 1), -1)
+    return movement.cat([ones, powers], -1)
+
+
+def multi_dot(tensors) -> Tensor:
+    """The product of matrices in the cheapest order; the first and the last may be vectors
+    (taken as a row and a column, and dropped from the result's shape)."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first, last = tensors[0].dim() == 1, tensors[-1].dim() == 1
+    mats = list(tensors)
+    if first:
+        mats[0] = mats[0].unsqueeze(0)
+    if last:
+        mats[-1] = mats[-1].unsqueeze(-1)
+    for i, m in enumerate(mats):
+        if m.dim() != 2:
+            what = "first and last tensors" if i in (0, len(mats) - 1) else f"tensor {i}"
+            raise RuntimeError(f"multi_dot(): {what} must be 2D (1D allowed at the ends) but "
+                               f"got {tensors[i].dim()}D")
+    for i in range(len(mats) - 1):
+        if mats[i].shape[1] != mats[i + 1].shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes "
+                               f"{list(tensors[i].shape)} and {list(tensors[i + 1].shape)} "
+                               f"cannot be multiplied")
+    out = _chain(mats, _chain_order([m.shape[0] for m in mats] + [mats[-1].shape[1]]),
+                 0, len(mats) - 1)
+    if first:
+        out = out.squeeze(0)
+    if last:
+        out = out.squeeze(-1)
+    return out
+
+
+def _chain_order(dims: list) -> dict:
+    """split[(i, j)]: where the cheapest product of matrices i..j splits (matrix-chain DP)."""
+    n = len(dims) - 1
+    cost, split = {(i, i): 0 for i in range(n)}, {}
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i, j], split[i, j] = min(
+                (cost[i, s] + cost[s + 1, j] + dims[i] * dims[s + 1] * dims[j + 1], s)
+                for s in range(i, j))
+    return split
+
+
+def _chain(mats: list, split: dict, i: int, j: int) -> Tensor:
+    if i == j:
+        return mats[i]
+    s = split[i, j]
+    return _chain(mats, split, i, s) @ _chain(mats, split, s + 1, j)
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of A for tensordot over its first ``ind`` dims: A reshaped to a square
+    matrix, inverted, and shaped A.shape[ind:] + A.shape[:ind]."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) "
+                           f"== prod(self.shape[:ind]), but got {cols} != {rows}")
+    return inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
+    """X with tensordot(A, X, X.dim()) = B; ``dims`` of A are moved to its end first."""
+    if dims is not None:
+        dims = [d % A.dim() for d in dims]
+        A = A.permute(*[d for d in range(A.dim()) if d not in dims], *dims)
+    rows, result_shape = B.numel(), tuple(A.shape[B.dim():])
+    if tuple(A.shape[:B.dim()]) != tuple(B.shape) or math.prod(result_shape) != rows:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim"
+                           f":]) == prod(self.shape[:other.ndim]), but got shapes "
+                           f"{tuple(A.shape)} and {tuple(B.shape)}")
+    return solve(A.reshape(rows, rows), B.reshape(rows)).reshape(result_shape)
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
+    """(result, info): solve without raising. info is lu_factor's (0, or the first zero
+    diagonal of U); a singular matrix's result is NaN (LAPACK's is inf/nan garbage)."""
+    _check_matrix("solve_ex", A)
+    info = lu_factor_ex(A.detach()).info
+    if check_errors:
+        _raise_on("solve_ex", info, A.dim() > 2, _singular)
+    failed = Tensor._make(info._data != 0)
+    if not bool(failed._data.any()):
+        return _solve_ex_result(solve(A, B, left=left), info)
+    # the failing matrices are swapped for the identity, and their results for NaN
+    eye = _eye_like(A, A.shape[-1])
+    A = ew.where(failed[..., None, None], eye, A)
+    x = solve(A, B, left=left)
+    vector = x.dim() == A.dim() - 1
+    mask = failed[..., None] if vector else failed[..., None, None]
+    return _solve_ex_result(ew.where(mask, float("nan"), x), info)
+
+
+def cond(A: Tensor, p=None) -> Tensor:
+    """The condition number of each matrix in the ``p`` norm: the ratio of the extreme
+    singular values for p in (None, 2, -2), else norm(A, p) * norm(inv(A), p) (inf for a
+    singular A)."""
+    if p in (None, 2, -2):
+        _check_matrix("cond", A, square=False)
+        s = svdvals(A)
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    if p not in ("fro", "nuc", 1, -1, float("inf"), float("-inf")):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    _check_matrix("cond", A)
+    inverse, info = inv_ex(A)
+    out = matrix_norm(A, p) * matrix_norm(inverse, p)
+    return ew.where(Tensor._make(info._data != 0), float("inf"), out)
+
+
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i column i of A
+    below the diagonal and a 1 on it (LAPACK's orgqr; geqrf's output gives QR's Q).
+
+    Shape: A (*, m, n) with m >= n, tau (*, k) with k <= n -> (*, m, n).
+    """
+    _check_matrix("householder_product", A, square=False)
+    m, n = A.shape[-2:]
+    k = tau.shape[-1]
+    if m < n or k > n:
+        raise RuntimeError(f"torch.linalg.householder_product: input.shape[-2] must be greater "
+                           f"than or equal to input.shape[-1] and input.shape[-1] must be "
+                           f"greater than or equal to tau.shape[-1], got A {tuple(A.shape)} and "
+                           f"tau {tuple(tau.shape)}")
+    return _apply_householder(A, tau, creation.eye(m, n, dtype=A.dtype, device=A.device)
+                              .expand(*A.shape))
+
+
+def _apply_householder(A: Tensor, tau: Tensor, C: Tensor, transpose: bool = False) -> Tensor:
+    """Q C (Q^T C when ``transpose``) for Q = H_1 ... H_k of A's reflectors and tau."""
+    m, n = A.shape[-2:]
+    V = A.tril(-1) + creation.eye(m, n, dtype=A.dtype, device=A.device)
+    order = range(tau.shape[-1]) if transpose else reversed(range(tau.shape[-1]))
+    for i in order:  # each H_i = I - tau_i v_i v_i^T is symmetric
+        v = V[..., :, i:i + 1]
+        C = C - (tau[..., i, None, None] * v) @ (_mT(v) @ C)
+    return C
+
+
+from ._lu import lu, lu_factor, lu_factor_ex, lu_solve  # noqa: E402  (the LU family)

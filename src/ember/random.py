@@ -287,3 +287,153 @@ def integer_array(t, low, high, generator):
 
 def exponential_array(t, lambd, generator):
     return exponential(t._data.shape, t._data.dtype, t.device, lambd, generator)
+
+
+# -- Poisson and binomial counts -----------------------------------------------------------------
+# The CPU draws with NumPy's samplers. On a GPU the counts are made there from the device's
+# uniforms, by vectorised loops that run until every element is done (a host read per round):
+# small means by multiplying uniforms (Poisson) or adding geometric waiting times (binomial),
+# large ones by Hormann's transformed rejection, PTRS and BTRS (1993), as torch's CUDA kernels.
+def poisson(rates, generator=None):
+    """Poisson(rates) counts as floats of rates' dtype, drawn where ``rates`` live."""
+    if type(rates) is np.ndarray:
+        return _gen(generator).poisson(rates.astype(np.float64)).astype(rates.dtype)
+    gen, index = _device_source(generator, backend.device_of(rates))
+    with backend.device_guard(rates):
+        draw = _device_draw(gen, index)
+        return _poisson_counts(backend.xp_of(rates), rates.astype(np.float64), draw,
+                               backend.of(rates).lgamma).astype(rates.dtype)
+
+
+def binomial(count, prob, generator=None):
+    """Binomial(count, prob) counts as floats of count's dtype (the two broadcast)."""
+    if type(count) is np.ndarray:
+        n, p = np.broadcast_arrays(count.astype(np.float64), prob.astype(np.float64))
+        n = np.maximum(n, 0).astype(np.int64)
+        return _gen(generator).binomial(n, np.clip(p, 0, 1)).astype(count.dtype)
+    gen, index = _device_source(generator, backend.device_of(count))
+    with backend.device_guard(count):
+        xp = backend.xp_of(count)
+        n, p = xp.broadcast_arrays(count.astype(np.float64), prob.astype(np.float64))
+        out = _binomial_counts(xp, xp.maximum(xp.floor(n), 0), xp.clip(p, 0, 1),
+                               _device_draw(gen, index), backend.of(count).lgamma)
+        return out.astype(count.dtype)
+
+
+def _device_draw(gen: Generator, index: int):
+    return lambda shape: gen._philox("uniform", tuple(shape), np.float64, index)
+
+
+def _poisson_counts(xp, lam, draw, lgamma):
+    """Poisson counts of float64 ``lam`` from ``draw(shape)`` uniforms on [0, 1)."""
+    out = xp.zeros_like(lam)
+    small = lam < 10
+    # Knuth: the count of uniforms whose running product stays above exp(-lam)
+    product, limit = xp.ones_like(lam), xp.exp(-lam)
+    active = small & (lam > 0)
+    while bool(active.any()):
+        product = xp.where(active, product * draw(lam.shape), product)
+        active = active & (product > limit)
+        out += active
+    big = ~small
+    if not bool(big.any()):
+        return out
+    slam = xp.sqrt(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2)
+    pending = big
+    while bool(pending.any()):
+        u, v = draw(lam.shape) - 0.5, draw(lam.shape)
+        us = 0.5 - xp.abs(u)
+        k = xp.floor((2 * a / us + b) * u + lam + 0.43)
+        with np.errstate(all="ignore"):
+            bound = -lam + k * xp.log(lam) - lgamma(xp.maximum(k, 0) + 1)
+            fine = xp.log(v) + xp.log(inv_alpha) - xp.log(a / (us * us) + b) <= bound
+        quick = (us >= 0.07) & (v <= vr)
+        rejected = (k < 0) | ((us < 0.013) & (v > us))
+        accept = pending & (quick | (~rejected & fine))
+        out = xp.where(accept, k, out)
+        pending = pending & ~accept
+    return out
+
+
+def _binomial_counts(xp, n, p, draw, lgamma):
+    """Binomial counts of float64 ``n`` (whole, >= 0) and ``p`` in [0, 1], drawn with
+    q = min(p, 1 - p) and mirrored (n - X) where p > 1/2."""
+    flip = p > 0.5
+    q = xp.where(flip, 1 - p, p)
+    out = xp.zeros_like(n)
+    small = n * q < 10
+    # waiting times: geometric gaps between successes, counted while they fit in n trials
+    used = xp.zeros_like(n)
+    active = small & (q > 0) & (n > 0)
+    log_miss = xp.log1p(-xp.where(active, q, 0.5))
+    while bool(active.any()):
+        with np.errstate(divide="ignore"):
+            gap = xp.ceil(xp.log(1 - draw(n.shape)) / log_miss)
+        used = used + xp.where(active, xp.maximum(gap, 1), 0)
+        active = active & (used <= n)
+        out += active
+    big = ~small
+    if bool(big.any()):
+        out = xp.where(big, _btrs(xp, n, xp.where(big, q, 0.5), big, draw, lgamma), out)
+    return xp.where(flip, n - out, out)
+
+
+def _btrs(xp, n, p, pending, draw, lgamma):
+    """Hormann's BTRS for n p >= 10, p <= 1/2: transformed rejection with a squeeze."""
+    q = 1 - p
+    spq = xp.sqrt(n * p * q)
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = n * p + 0.5
+    vr = 0.92 - 4.2 / b
+    alpha = (2.83 + 5.1 / b) * spq
+    lpq = xp.log(p / q)
+    m = xp.floor((n + 1) * p)
+    h = lgamma(m + 1) + lgamma(n - m + 1)
+    out = xp.zeros_like(n)
+    while bool(pending.any()):
+        u, v = draw(n.shape) - 0.5, draw(n.shape)
+        us = 0.5 - xp.abs(u)
+        k = xp.floor((2 * a / us + b) * u + c)
+        inside = (k >= 0) & (k <= n)
+        kk = xp.clip(k, 0, n)
+        with np.errstate(all="ignore"):
+            log_v = xp.log(v * alpha / (a / (us * us) + b))
+            fine = log_v <= h - lgamma(kk + 1) - lgamma(n - kk + 1) + (kk - m) * lpq
+        accept = pending & inside & (((us >= 0.07) & (v <= vr)) | fine)
+        out = xp.where(accept, k, out)
+        pending = pending & ~accept
+    return out
+
+
+# Helpers for Tensor.geometric_, cauchy_ and log_normal_: arrays of the tensor's shape, dtype
+# and device, transformed from uniform or normal draws there.
+def _transformed(t, draw, transform):
+    with backend.device_guard(draw):
+        return transform(backend.xp_of(draw), draw).astype(t._data.dtype, copy=False)
+
+
+def geometric_array(t, p, generator):
+    """Trials up to the first success: ceil(log(1 - u) / log(1 - p)), at least 1."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    u = uniform(t._data.shape, np.float64, t.device, generator=generator)
+    return _transformed(t, u, lambda xp, u: xp.maximum(xp.ceil(xp.log1p(-u) / np.log1p(-p)), 1))
+
+
+def cauchy_array(t, median, sigma, generator):
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    u = uniform(t._data.shape, np.float64, t.device, generator=generator)
+    return _transformed(t, u, lambda xp, u: median + sigma * xp.tan(np.pi * (u - 0.5)))
+
+
+def log_normal_array(t, mean, std, generator):
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    z = normal(t._data.shape, np.float64, t.device, mean, std, generator)
+    return _transformed(t, z, lambda xp, z: xp.exp(z))

@@ -45,7 +45,8 @@ _VERSION = 1
 _MAX_HEADER = 100_000_000  # the safetensors package refuses larger headers too
 _MAX_DEPTH = 100  # checkpoints nest a few levels; stays far from the recursion limit
 _DTYPES = {"BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "I16": np.int16, "I32": np.int32,
-           "I64": np.int64, "F16": np.float16, "F32": np.float32, "F64": np.float64}
+           "I64": np.int64, "F16": np.float16, "F32": np.float32, "F64": np.float64,
+           "C64": np.complex64}
 _LEGACY_HINT = ("re-save it with PyTorch >= 1.6 (torch.save writes zip archives) or convert it "
                 "to safetensors")
 
@@ -148,6 +149,10 @@ class _Encoder:
         while key in self.tensors or key == "__metadata__":  # dotted paths can collide
             key, n = f"{base}#{n}", n + 1
         host = backend.of(t._data).to_numpy(t._data)
+        if host.dtype == np.complex128:
+            raise TypeError(f"ember.save: the complex128 tensor at {_where(path)} cannot be "
+                            "saved: safetensors stores complex64 only; save .cfloat() (or "
+                            "ember.view_as_real(t), float64) instead")
         # not np.ascontiguousarray: it turns 0-d arrays into 1-d ones
         self.tensors[key] = host if host.flags.c_contiguous else host.copy(order="C")
         node = {"type": "tensor", "key": key, "device": str(t.device)}
@@ -258,7 +263,7 @@ def _make_tensor(array: np.ndarray, location: str, requires_grad: bool,
     if not array.flags.writeable or not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="), copy=True)
     t = _place(Tensor._make(array), location, map_location)
-    if requires_grad and t.is_floating_point():
+    if requires_grad and t._data.dtype.kind in "fc":
         t.requires_grad_(True)
     return t
 

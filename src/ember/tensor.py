@@ -20,9 +20,10 @@ class Tensor:
     # _view_version: for an output of a view op, the version at which its grad_fn was set
     # (None otherwise); _view_src (base, view Function, its extra args, the version then) is
     # set only on views; _restrides ((version, undo (Function, args) or None), ...) only on
-    # tensors changed by in-place view ops (t_, squeeze_, ...)
+    # tensors changed by in-place view ops (t_, squeeze_, ...); _post_hooks only on leaves
+    # with post-accumulate-grad hooks
     __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vbox", "_hooks",
-                 "_view_version", "_restrides", "_view_src", "__weakref__")
+                 "_view_version", "_restrides", "_view_src", "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected operators
 
     def __init__(self, *args, requires_grad: bool = False):
@@ -108,8 +109,60 @@ class Tensor:
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 
+    @property
+    def is_cpu(self) -> bool:
+        return type(self._data) is np.ndarray
+
+    def get_device(self) -> int:
+        """The GPU index of a cuda tensor; -1 on the CPU."""
+        return -1 if type(self._data) is np.ndarray else self.device.index
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def layout(self):
+        return _config.strided
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its grad_fn this tensor is (0 for leaves)."""
+        return self._output_nr
+
+    def is_inference(self) -> bool:
+        return False  # ember has no inference tensors: inference_mode works as no_grad
+
+    # ember's tensors are dense, strided and materialised
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
+
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    @property
+    def real(self) -> Tensor:
+        """The real parts, a view for complex tensors (self for real ones); settable."""
+        return complex_ops.real(self)
+
+    @real.setter
+    def real(self, value) -> None:
+        complex_ops.real(self).copy_(value)
+
+    @property
+    def imag(self) -> Tensor:
+        """The imaginary parts of a complex tensor, a view; settable."""
+        return complex_ops.imag(self)
+
+    @imag.setter
+    def imag(self, value) -> None:
+        complex_ops.imag(self).copy_(value)
 
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
@@ -200,6 +253,21 @@ class Tensor:
             if node._tensor_hooks is None:
                 node._tensor_hooks = {}
             hooks = node._tensor_hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook) -> _HookHandle:
+        """``hook(self)`` runs once a backward pass has accumulated this leaf's ``.grad``
+        (e.g. to step an optimizer inside backward); it must return None."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        hooks = getattr(self, "_post_hooks", None)
+        if hooks is None:
+            hooks = self._post_hooks = []
+            _engine.post_hooks_exist = True
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
@@ -297,6 +365,12 @@ class Tensor:
 
     def half(self) -> Tensor:
         return self.to(dtypes.float16)
+
+    def cfloat(self) -> Tensor:
+        return self.to(dtypes.complex64)
+
+    def cdouble(self) -> Tensor:
+        return self.to(dtypes.complex128)
 
     def long(self) -> Tensor:
         return self.to(dtypes.int64)
@@ -562,6 +636,72 @@ class Tensor:
     def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
         return self._write(random.exponential_array(self, lambd, generator))
 
+    def geometric_(self, p: float, *, generator=None) -> Tensor:
+        return self._write(random.geometric_array(self, p, generator))
+
+    def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
+        return self._write(random.cauchy_array(self, median, sigma, generator))
+
+    def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
+        return self._write(random.log_normal_array(self, mean, std, generator))
+
+    # -- resizing and Python-function maps (no autograd) ----------------------------------------
+    def resize_(self, *sizes, memory_format=None) -> Tensor:
+        """Gives self the shape ``sizes``, keeping its first elements in row-major order.
+
+        Shrinking keeps the memory (growing back within it finds the old values, as in
+        torch); growing past it allocates anew, and new elements are uninitialised. Other
+        tensors that shared the old memory keep it. Only a contiguous tensor (or one asked
+        for its own shape) can be resized.
+        """
+        shape = creation._size(sizes)
+        if self._requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        data = self._data
+        if shape == data.shape:
+            return self
+        if not data.flags.c_contiguous:
+            raise RuntimeError(f"resize_: ember can only resize a contiguous tensor, got shape "
+                               f"{tuple(data.shape)} with strides {self.stride()}; resize "
+                               f"t.contiguous() instead")
+        self._data = _resized(data, shape)
+        self._vbox[0] += 1
+        return self
+
+    def resize_as_(self, the_template: Tensor, memory_format=None) -> Tensor:
+        return self.resize_(the_template.shape)
+
+    def apply_(self, callable) -> Tensor:
+        """Replaces every element x by ``callable(x)``, a Python function (slow; CPU only)."""
+        return self._python_map("apply_", callable)
+
+    def map_(self, tensor: Tensor, callable) -> Tensor:
+        """self[i] = callable(self[i], tensor[i]), tensor broadcast to self (CPU only)."""
+        return self._python_map("map_", callable, tensor)
+
+    def map2_(self, x: Tensor, y: Tensor, callable) -> Tensor:
+        """self[i] = callable(self[i], x[i], y[i]), x and y broadcast to self (CPU only)."""
+        return self._python_map("map2_", callable, x, y)
+
+    def _python_map(self, op: str, callable, *others) -> Tensor:
+        if self._requires_grad:
+            raise RuntimeError(f"Can't call {op}() on Variable that requires grad. Use "
+                               f"var.detach().{op}() instead.")
+        arrays = [self._data] + [o._data for o in others]
+        if any(type(a) is not np.ndarray for a in arrays):
+            raise RuntimeError(f"{op}: only implemented on CPU tensors, got "
+                               f"{', '.join(str(Tensor._make(a).device) for a in arrays)}")
+        try:
+            arrays[1:] = [np.broadcast_to(a, self._data.shape) for a in arrays[1:]]
+        except ValueError:
+            raise RuntimeError(f"{op}: cannot broadcast "
+                               f"{', '.join(str(tuple(o.shape)) for o in others)} to self's "
+                               f"shape {tuple(self.shape)}") from None
+        if self._data.size:
+            self._data[...] = np.frompyfunc(callable, len(arrays), 1)(*arrays)
+        self._vbox[0] += 1
+        return self
+
     # -- Python protocol ----------------------------------------------------------------------
     def __repr__(self) -> str:
         return _format.tensor_repr(self)
@@ -606,8 +746,9 @@ class Tensor:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
         out = type(self).__new__(type(self))
-        for name in Tensor.__slots__[:-3]:  # the copy is nobody's view and has no restrides
-            setattr(out, name, getattr(self, name))
+        for name in Tensor.__slots__:  # the copy is nobody's view and has no restrides
+            if name not in ("_restrides", "_view_src", "_post_hooks", "__weakref__"):
+                setattr(out, name, getattr(self, name))
         out._view_version = None
         out._data = self._data.copy()
         out._vbox = [0]
@@ -685,7 +826,16 @@ class Tensor:
 
     @property
     def H(self) -> Tensor:
-        return self.T
+        """The conjugate transpose (the transpose for real tensors)."""
+        return complex_ops.conj(self.T)
+
+    @property
+    def mH(self) -> Tensor:
+        """The conjugate transpose of the last two dims."""
+        return complex_ops.conj(self.mT)
+
+    def adjoint(self) -> Tensor:
+        return self.mH
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
         return creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
@@ -811,13 +961,35 @@ def _move(t: Tensor, dev: Device, non_blocking: bool) -> Tensor:
     return movement.to_device(t, dev)
 
 
+def _resized(data, shape: tuple):
+    """``data`` (contiguous) as ``shape``: its first elements, in memory it shares when the
+    allocation it starts is large enough, else in a fresh one."""
+    n = int(np.prod(shape, dtype=np.int64))
+    root = data
+    while isinstance(root.base, type(data)):
+        root = root.base
+    if root.flags.c_contiguous and _address(root) == _address(data) and root.size >= n:
+        return root.reshape(-1)[:n].reshape(shape)
+    with backend.device_guard(data):
+        grown = backend.xp_of(data).empty(n, dtype=data.dtype)
+        kept = min(n, data.size)
+        grown[:kept] = data.reshape(-1)[:kept]
+    return grown.reshape(shape)
+
+
+def _address(array) -> int:
+    ptr = getattr(array.data, "ptr", None)  # CuPy's memory pointer; NumPy's is a memoryview
+    return ptr if ptr is not None else array.__array_interface__["data"][0]
+
+
 from .autograd import engine as _engine, function as _function  # noqa: E402
 
 _function.Tensor = _engine.Tensor = Tensor
 
-from . import _checks, _format, creation, random  # noqa: E402
+from . import _checks, _config, _format, creation, random  # noqa: E402
 from .ops import elementwise, indexing, linalg, movement, nn_ops, reduce  # noqa: E402
 from .ops import composite, statistics  # noqa: E402
+from .ops import complex as complex_ops  # noqa: E402
 from .ops import special  # noqa: E402
 
 _add, _sub = elementwise.Add.apply, elementwise.Sub.apply
@@ -856,6 +1028,7 @@ _METHODS = {
         addbmm repeat_interleave logaddexp nanmean trace dist vdot ger renorm is_nonzero
         is_same_size is_signed inner""",
     nn_ops: "softmax log_softmax",
+    complex_ops: "conj conj_physical resolve_conj resolve_neg is_conj is_neg",
 }
 for _module, _names in _METHODS.items():
     for _name in _names.split():
@@ -889,4 +1062,31 @@ for _module, _names in _INPLACE_METHODS.items():
 for _name in "eq ne lt le gt ge greater greater_equal less less_equal not_equal".split():
     setattr(Tensor, f"{_name}_", _inplace_method(elementwise.kept_dtype(
         getattr(elementwise, _name))))
+del _module, _names, _name
+
+
+def _lazy_method(module: str, name: str):
+    """A method calling ``module.name`` (a module that imports this one), bound in its place
+    on first use."""
+    def method(self, *args, **kwargs):
+        import importlib
+        function = getattr(importlib.import_module(module), name)
+        setattr(Tensor, name, function)
+        return function(self, *args, **kwargs)
+    method.__name__ = name
+    method.__doc__ = f"``{module.lstrip('_')}.{name}(self, ...)``"
+    return method
+
+
+# Methods from modules that import this one (creation, ember.linalg, nn.functional).
+_LAZY_METHODS = {
+    "ember.creation": "multinomial bernoulli",
+    "ember._linalg_legacy": """det logdet slogdet inverse pinverse matrix_exp matrix_power svd
+        qr cholesky cholesky_solve cholesky_inverse triangular_solve lu lu_solve geqrf orgqr
+        ormqr lstsq solve eig symeig""",
+    "ember._nn_aliases": "hardshrink prelu",
+}
+for _module, _names in _LAZY_METHODS.items():
+    for _name in _names.split():
+        setattr(Tensor, _name, _lazy_method(_module, _name))
 del _module, _names, _name

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..backend import xp_of
 from . import anomaly, functional
 from .anomaly import detect_anomaly, is_anomaly_enabled
-from .engine import run_backward
+from .engine import run_backward, run_post_accumulate_hooks
 from .function import Function, Node
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -32,6 +32,8 @@ def _seed_grads(outputs, grad_outputs, op):
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if out._data.dtype.kind == "c":
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
             g = Tensor._make(xp_of(out._data).ones_like(out._data))
         elif not isinstance(g, Tensor):
             g = Tensor._make(xp_of(out._data).full_like(out._data, g))
@@ -56,6 +58,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
             g = walk.results.get(id(t))
             if g is not None:
                 t.grad = g if t.grad is None else t.grad + g
+                if t.grad_fn is None and getattr(t, "_post_hooks", None):
+                    run_post_accumulate_hooks(t)
         return
     run_backward(tensors, seeds, retain_graph, create_graph)
 

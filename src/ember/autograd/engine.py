@@ -38,6 +38,9 @@ def _fit(grad, shape, dtype, create_graph):
             raise RuntimeError(f"backward: gradient of shape {tuple(grad.shape)} does not match "
                                f"its input's shape {tuple(shape)}") from None
     if grad._data.dtype != dtype:
+        if grad._data.dtype.kind == "c" and dtype.kind != "c":
+            # a real input of a complex op: its gradient is the real part (as PyTorch)
+            grad = grad.real if create_graph else Tensor._make(grad._data.real)
         grad = grad.to(dtype) if create_graph else Tensor._make(grad._data.astype(dtype))
     return grad
 
@@ -82,6 +85,7 @@ class _Walk:
         self.owned = set()    # arrays whose memory a leaf's .grad already holds
         self.fresh = set()    # leaves whose .grad was created in this pass
         self.capture = {}     # node -> [(output_nr, key)] for non-leaf inputs of grad()
+        self.post = {}        # id(leaf) -> [leaf, edges still to deliver] (post-accumulate hooks)
 
     def deliver_to_leaf(self, leaf, grad):
         if leaf._hooks:
@@ -93,6 +97,20 @@ class _Walk:
                 self.results[key] = grad if prev is None else _add(prev, grad, self.create_graph)
             return
         self.accumulate(leaf, grad)
+        if self.post:
+            pending = self.post.get(id(leaf))
+            if pending is not None:
+                pending[1] -= 1
+                if pending[1] == 0:  # its gradient is complete
+                    del self.post[id(leaf)]
+                    run_post_accumulate_hooks(leaf)
+
+    def flush_post_hooks(self):
+        """Runs the hooks of leaves some of whose edges carried no gradient."""
+        for leaf, left in self.post.values():
+            if left < self.post_edges[id(leaf)]:
+                run_post_accumulate_hooks(leaf)
+        self.post = {}
 
     def accumulate(self, leaf, grad):
         if self.create_graph:
@@ -120,15 +138,31 @@ class _Walk:
                 tensor.grad = g if tensor.grad is None else _add(tensor.grad, g, False)
 
 
-def _dependencies(roots):
-    """How many edges lead into each node reachable from ``roots``."""
+post_hooks_exist = False  # set once any leaf registers a post-accumulate hook
+
+
+def run_post_accumulate_hooks(leaf):
+    """Tensor.register_post_accumulate_grad_hook's hooks: hook(leaf), once .grad is final."""
+    for hook in tuple(leaf._post_hooks):
+        if hook(leaf) is not None:
+            raise RuntimeError("hooks registered with register_post_accumulate_grad_hook are "
+                               "expected to return None, got a value")
+
+
+def _dependencies(roots, post=None):
+    """How many edges lead into each node reachable from ``roots``; with ``post``, also
+    how many into each leaf with post-accumulate hooks (id(leaf) -> [leaf, count])."""
     deps = {}
     seen = set(roots)
     stack = list(roots)
     while stack:
         node = stack.pop()
         for edge in node.next_edges:
-            if edge is None or not isinstance(edge[0], Node):
+            if edge is None:
+                continue
+            if not isinstance(edge[0], Node):
+                if post is not None and getattr(edge[0], "_post_hooks", None):
+                    post.setdefault(id(edge[0]), [edge[0], 0])[1] += 1
                 continue
             target = edge[0]
             deps[target] = deps.get(target, 0) + 1
@@ -161,13 +195,15 @@ def run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, i
         _buffer(buffers, node, t._output_nr, g, create_graph)
         if node not in roots:
             roots.append(node)
-    deps = _dependencies(roots)
+    deps = _dependencies(roots, walk.post if post_hooks_exist else None)
+    walk.post_edges = {key: count for key, (_, count) in walk.post.items()}
     ready = [n for n in roots if deps.get(n, 0) == 0]
 
     prev_mode = _State.enabled
     _State.enabled = create_graph
     try:
         _walk_graph(ready, buffers, deps, walk)
+        walk.flush_post_hooks()
     finally:
         _State.enabled = prev_mode
     return walk

@@ -376,8 +376,16 @@ class ViewWrite(Function):
     @staticmethod
     def backward(ctx, grad):
         data = grad._data
-        keep = xp_of(data).ones(data.shape, data.dtype)
-        _replay(Tensor._make(keep), ctx.chain)._data[...] = 0
         need = ctx.needs_input_grad
-        return (grad * Tensor._make(keep) if need[0] else None,
-                _replay(grad, ctx.chain) if need[1] else None, None)
+        if data.dtype.kind == "c":
+            # a view may cover only the real or imaginary parts: mask the pair of them
+            keep = xp_of(data).full(data.shape, 1 + 1j, data.dtype)
+            _replay(Tensor._make(keep), ctx.chain)._data[...] = 0
+            from ..ops.complex import complex as make_complex
+            old = make_complex(grad.real * Tensor._make(keep.real.copy()),
+                               grad.imag * Tensor._make(keep.imag.copy())) if need[0] else None
+        else:
+            keep = xp_of(data).ones(data.shape, data.dtype)
+            _replay(Tensor._make(keep), ctx.chain)._data[...] = 0
+            old = grad * Tensor._make(keep) if need[0] else None
+        return old, _replay(grad, ctx.chain) if need[1] else None, None

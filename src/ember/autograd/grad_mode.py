@@ -8,6 +8,7 @@ class _State:
     # One module-level flag, read on every op; a class attribute is the cheapest global here.
     enabled = True
     anomaly = False
+    inference = False  # inside an inference_mode(True) block (is_inference_mode_enabled)
 
 
 def is_grad_enabled() -> bool:
@@ -85,3 +86,27 @@ class inference_mode(_GradMode):
 
     def __init__(self, mode: bool = True):
         self.mode = not mode
+        self.inference = bool(mode)
+
+    def __enter__(self):
+        self._prev_inference = _State.inference
+        _State.inference = self.inference
+        super().__enter__()
+
+    def __exit__(self, *exc):
+        _State.inference = self._prev_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, func):
+        inner = super().__call__(func)
+        inference = self.inference
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            prev = _State.inference
+            _State.inference = inference
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                _State.inference = prev
+        return wrapper

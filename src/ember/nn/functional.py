@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _checks, backend, creation
 from .. import random as _random
+from ..amp import _policy as _amp
 from ..autograd.grad_mode import no_grad
 from ..ops import elementwise as ew
 from ..ops import indexing, linalg, movement
@@ -40,6 +41,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     Shape:
         input1 (*, in1), input2 (*, in2), weight (out, in1, in2), output (*, out).
     """
+    if _amp.on and _amp.applies("bilinear", input1, input2, weight):
+        return _amp.run("bilinear", bilinear, input1, input2, weight, bias)
     out_f, in1, in2 = weight.shape
     lead = tuple(input1.shape[:-1])
     x1 = movement.reshape(input1, (-1, in1))
@@ -229,6 +232,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """max(0, x) + weight * min(0, x), weight broadcast along the channel dim (dim 1)."""
+    if _amp.on and _amp.applies("prelu", input, weight):
+        return _amp.run("prelu", prelu, input, weight)
     w = weight
     if input._data.ndim >= 2 and weight._data.size > 1:
         w = movement.reshape(weight, (-1,) + (1,) * (input._data.ndim - 2))
@@ -715,6 +720,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode == "lanczos" and not antialias:
         raise ValueError("Lanczos mode requires antialias=True")
     sizes, scales = _output_size(input, nd, size, scale_factor, recompute_scale_factor)
+    spatial = tuple(input.shape[2:])
+    # 'area' is adaptive_avg_pool, which allows an empty output and checks for itself
+    if mode != "area" and min(spatial + sizes) <= 0:
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"{spatial} and output {sizes} (mode {mode!r})")
     if antialias:
         return _antialias.resample(input, mode, sizes, scales, bool(align_corners))
     if mode == "area":
@@ -767,9 +777,6 @@ def _output_size(input: Tensor, nd: int, size, scale_factor, recompute_scale_fac
             raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
         return tuple(int(v) for v in values), (None,) * nd
     sizes = tuple(int(math.floor(float(n) * float(f))) for n, f in zip(spatial, values))
-    if any(o <= 0 for o in sizes):
-        raise RuntimeError(f"interpolate: input {tuple(input.shape)} with scale_factor "
-                           f"{scale_factor} gives an empty output size {sizes}")
     return sizes, (None,) * nd if recompute_scale_factor else tuple(float(f) for f in values)
 
 
@@ -872,6 +879,8 @@ def _check_target_size(op: str, input: Tensor, target: Tensor) -> None:
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean") -> Tensor:
     """|x - y|, reduced."""
+    if _amp.on and _amp.applies("l1_loss", input, target):
+        return _amp.run("l1_loss", l1_loss, input, target, size_average, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_target_size("l1_loss", input, target)
     return _reduce(ew.abs(input - target), reduction)
@@ -880,6 +889,9 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(x - y)^2, reduced."""
+    if _amp.on and _amp.applies("mse_loss", input, target):
+        return _amp.run("mse_loss", mse_loss, input, target, size_average, reduce, reduction,
+                        weight)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_target_size("mse_loss", input, target)
     diff = input - target
@@ -892,6 +904,9 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta."""
+    if _amp.on and _amp.applies("smooth_l1_loss", input, target):
+        return _amp.run("smooth_l1_loss", smooth_l1_loss, input, target, size_average, reduce,
+                        reduction, beta)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_target_size("smooth_l1_loss", input, target)
     if beta < 0:
@@ -906,6 +921,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    if _amp.on and _amp.applies("huber_loss", input, target):
+        return _amp.run("huber_loss", huber_loss, input, target, reduction, delta, weight)
     _check_target_size("huber_loss", input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
@@ -963,6 +980,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
 
     ``reduction='batchmean'`` divides the sum by the batch size (the mathematical KL).
     """
+    if _amp.on and _amp.applies("kl_div", input, target):
+        return _amp.run("kl_div", kl_div, input, target, size_average, reduce, reduction,
+                        log_target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if log_target:
         loss = ew.exp(target) * (target - input)
@@ -985,6 +1005,9 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
                      size_average=None, eps: float = 1e-8, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """Poisson negative log-likelihood."""
+    if _amp.on and _amp.applies("poisson_nll_loss", input, target):
+        return _amp.run("poisson_nll_loss", poisson_nll_loss, input, target, log_input, full,
+                        size_average, eps, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if log_input:
         loss = ew.exp(input) - target * input
@@ -999,11 +1022,14 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """x1 . x2 / max(||x1|| ||x2||, eps) along ``dim``."""
-    dot = red.sum(x1 * x2, dim)
-    n1 = red.sum(x1 * x1, dim)
-    n2 = red.sum(x2 * x2, dim)
-    return dot / ew.sqrt(ew.clamp(n1 * n2, min=eps * eps))
+    """(x1 / max(||x1||, eps)) . (x2 / max(||x2||, eps)) along ``dim``, after broadcasting
+    x1 and x2 together, as PyTorch (normalising first keeps the result in [-1, 1])."""
+    if _amp.on and _amp.applies("cosine_similarity", x1, x2):
+        return _amp.run("cosine_similarity", cosine_similarity, x1, x2, dim, eps)
+    x1, x2 = movement.broadcast_tensors(x1, x2)  # the norms run over the broadcast dim
+    n1 = ew.clamp(red.norm(x1, 2, dim, keepdim=True), min=eps)
+    n2 = ew.clamp(red.norm(x2, 2, dim, keepdim=True), min=eps)
+    return red.sum((x1 / n1) * (x2 / n2), dim)
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
@@ -1014,14 +1040,23 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                           size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    if _amp.on and _amp.applies("cosine_embedding_loss", input1, input2, target):
+        return _amp.run("cosine_embedding_loss", cosine_embedding_loss, input1, input2, target,
+                        margin, size_average, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    cos = cosine_similarity(input1, input2, dim=-1, eps=1e-12)
+    # PyTorch's own cosine here: eps added to each squared norm, not cosine_similarity's clamp
+    dot = red.sum(input1 * input2, -1)
+    squares = (red.sum(input1 * input1, -1) + 1e-12) * (red.sum(input2 * input2, -1) + 1e-12)
+    cos = dot / ew.sqrt(squares)
     loss = ew.where(target > 0, 1 - cos, ew.clamp(cos - margin, min=0.0))
     return _reduce(loss, reduction)
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    if _amp.on and _amp.applies("margin_ranking_loss", input1, input2, target):
+        return _amp.run("margin_ranking_loss", margin_ranking_loss, input1, input2, target,
+                        margin, size_average, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _reduce(ew.clamp(-target * (input1 - input2) + margin, min=0.0), reduction)
 
@@ -1032,6 +1067,9 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
                         reduction: str = "mean") -> Tensor:
     """max(d(a, p) - d(a, n) + margin, 0) with d the p-norm distance; ``swap`` uses the
     nearer of the negative's distances to the anchor and to the positive."""
+    if _amp.on and _amp.applies("triplet_margin_loss", anchor, positive, negative):
+        return _amp.run("triplet_margin_loss", triplet_margin_loss, anchor, positive, negative,
+                        margin, p, eps, swap, size_average, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
@@ -1043,6 +1081,9 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """x where the target is 1, max(0, margin - x) where it is -1."""
+    if _amp.on and _amp.applies("hinge_embedding_loss", input, target):
+        return _amp.run("hinge_embedding_loss", hinge_embedding_loss, input, target, margin,
+                        size_average, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     below_margin = ew.where(target != 1, ew.clamp(margin - input, min=0.0), 0.0)
     return _reduce(below_margin + ew.where(target != -1, input, 0.0), reduction)
@@ -1051,6 +1092,9 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for targets y of +-1."""
+    if _amp.on and _amp.applies("soft_margin_loss", input, target):
+        return _amp.run("soft_margin_loss", soft_margin_loss, input, target, size_average,
+                        reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _reduce(ew.log1p(ew.exp(-input * target)), reduction)
 
@@ -1071,6 +1115,9 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
                       weight: Tensor | None = None, size_average=None, reduce=None,
                       reduction: str = "mean") -> Tensor:
     """Multi-class hinge: sum over the wrong classes i of max(0, margin - x[y] + x[i])^p / C."""
+    if _amp.on and _amp.applies("multi_margin_loss", input, target):
+        return _amp.run("multi_margin_loss", multi_margin_loss, input, target, p, margin, weight,
+                        size_average, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
@@ -1097,8 +1144,11 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
     ``eps`` for the value only, as PyTorch (the gradient is the unclamped one)."""
     if not isinstance(var, Tensor):
         var = creation.full_like(input, float(var))
-    elif var.dim() == input.dim() - 1 and tuple(var.shape) == tuple(input.shape[:-1]):
+    elif tuple(var.shape) == tuple(input.shape[:-1]):
         var = var.unsqueeze(-1)
+    elif tuple(var.shape) != tuple(input.shape) and not _one_var_per_slice(input, var):
+        raise ValueError(f"var is of incorrect size: {tuple(var.shape)} for input of shape "
+                         f"{tuple(input.shape)}; give it input's shape, or size 1 in one dim")
     if bool((var < 0).any()):
         raise ValueError("var has negative entry/entries")
     held = var.detach()
@@ -1107,6 +1157,14 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
+
+
+def _one_var_per_slice(input: Tensor, var: Tensor) -> bool:
+    """PyTorch's homoscedastic test: var has input's dims and differs only in one of size 1
+    (what PyTorch checks: the sizes var has where they differ add up to 1)."""
+    if var.dim() != input.dim():
+        return False
+    return sum(v for n, v in zip(input.shape, var.shape) if n != v) == 1
 
 
 def _check_reduction(reduction: str) -> None:
@@ -1123,6 +1181,9 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
         input (C,) or (N, C); target of the same shape, int64 class indices ended by the
         first -1 (what follows it is ignored). Output () or (N,) with reduction='none'.
     """
+    if _amp.on and _amp.applies("multilabel_margin_loss", input, target):
+        return _amp.run("multilabel_margin_loss", multilabel_margin_loss, input, target,
+                        size_average, reduce, reduction)
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     shape = tuple(input.shape)
@@ -1337,6 +1398,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     Shape:
         query (..., L, E), key (..., S, E), value (..., S, Ev); output (..., L, Ev).
     """
+    if _amp.on and _amp.applies("scaled_dot_product_attention", query, key, value):
+        return _amp.run("scaled_dot_product_attention", scaled_dot_product_attention, query,
+                        key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     if is_causal and attn_mask is not None:
         raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not be set "
                            "when is_causal=True")
@@ -1586,7 +1650,10 @@ def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """The p-norm distance between every pair of rows i < j of an (N, M) input, as a flat
     (N * (N - 1) / 2,) tensor in row-major order of the pairs."""
+    if _amp.on and _amp.applies("pdist", input):
+        return _amp.run("pdist", pdist, input, p)
     if input.dim() != 2:
+
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
     if input._data.dtype.kind != "f":
         raise RuntimeError("pdist only supports floating-point dtypes")
@@ -1596,6 +1663,8 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     xp = backend.xp_of(input._data)
     rows = [indexing.IndexSelect.apply(input, 0, _make(xp.asarray(i.astype(np.int64))))
             for i in (first, second)]
+    if input.shape[1] == 0:  # rows without entries are 0 apart for every p (inf included)
+        return red.sum(rows[0] - rows[1], 1)
     return red.norm(rows[0] - rows[1], p, 1)
 
 

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .. import _checks, backend, creation, dtypes
+from ..amp import _policy as _amp
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import indexing, linalg, movement
@@ -43,6 +44,8 @@ def meshgrid(*tensors, indexing: str = "ij"):
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode=None) -> Tensor:
     """p-norm distances between the rows of x1 (*, P, M) and x2 (*, R, M): (*, P, R)."""
+    if _amp.on and _amp.applies("cdist", x1, x2):
+        return _amp.run("cdist", cdist, x1, x2, p, compute_mode)
     if x1.dim() < 2 or x2.dim() < 2:
         raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.dim()}D, "
                            f"X2 got: {x2.dim()}D")
@@ -76,26 +79,36 @@ def repeat_interleave(input: Tensor, repeats, dim: int | None = None) -> Tensor:
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2)."""
+    if _amp.on and _amp.applies("addmm", input, mat1, mat2):
+        return _amp.run("addmm", addmm, input, mat1, mat2, beta=beta, alpha=alpha)
     return _scaled_sum(input, linalg.mm(mat1, mat2), beta, alpha)
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
+    if _amp.on and _amp.applies("addmv", input, mat, vec):
+        return _amp.run("addmv", addmv, input, mat, vec, beta=beta, alpha=alpha)
     return _scaled_sum(input, mv(mat, vec), beta, alpha)
 
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2)."""
+    if _amp.on and _amp.applies("addr", input, vec1, vec2):
+        return _amp.run("addr", addr, input, vec1, vec2, beta=beta, alpha=alpha)
     return _scaled_sum(input, linalg.outer(vec1, vec2), beta, alpha)
 
 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
+    if _amp.on and _amp.applies("baddbmm", input, batch1, batch2):
+        return _amp.run("baddbmm", baddbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     return _scaled_sum(input, linalg.bmm(batch1, batch2), beta, alpha)
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """beta * input + alpha * (the sum over the batch of batch1 @ batch2)."""
+    if _amp.on and _amp.applies("addbmm", input, batch1, batch2):
+        return _amp.run("addbmm", addbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     return _scaled_sum(input, red.sum(linalg.bmm(batch1, batch2), 0), beta, alpha)
 
 
@@ -108,6 +121,8 @@ def _scaled_sum(input, product, beta, alpha):
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix (n, m) times vector (m,)."""
+    if _amp.on and _amp.applies("mv", input, vec):
+        return _amp.run("mv", mv, input, vec)
     if input.dim() != 2 or vec.dim() != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.dim()}, "
                            f"{vec.dim()}")
@@ -121,19 +136,25 @@ def ger(input: Tensor, vec2: Tensor) -> Tensor:
 
 def vdot(input: Tensor, other: Tensor) -> Tensor:
     """The dot product of two 1-D tensors (conjugating the first, a no-op for real ones)."""
+    if _amp.on and _amp.applies("vdot", input, other):
+        return _amp.run("vdot", vdot, input, other)
     if input.dim() != 1 or other.dim() != 1:
         raise RuntimeError(f"vdot: 1D tensors expected, but got {input.dim()}D and "
                            f"{other.dim()}D tensors")
-    return linalg.dot(input, other)
+    return linalg.dot(input.conj(), other)
 
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """The p-norm of input - other (broadcast)."""
+    if _amp.on and _amp.applies("dist", input, other):
+        return _amp.run("dist", dist, input, other, p)
     return red.norm(input - other, p)
 
 
 def trace(input: Tensor) -> Tensor:
     """The sum of a matrix's main diagonal (integers sum in int64)."""
+    if _amp.on and _amp.applies("trace", input):
+        return _amp.run("trace", trace, input)
     if input.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
     return red.sum(movement.diagonal(input))
@@ -142,6 +163,8 @@ def trace(input: Tensor) -> Tensor:
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     """input with each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled down to
     norm ``maxnorm`` (PyTorch's 1e-7 guard included)."""
+    if _amp.on and _amp.applies("renorm", input):
+        return _amp.run("renorm", renorm, input, p, dim, maxnorm)
     if p <= 0:
         raise RuntimeError(f"renorm: non-positive-norm not supported, got p={p}")
     if maxnorm < 0:
@@ -162,14 +185,23 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:
 
 def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
          append: Tensor | None = None) -> Tensor:
-    """The n-th forward difference along ``dim``, after concatenating prepend and append."""
+    """The n-th forward difference along ``dim``, after concatenating prepend and append
+    (n = 0 returns a copy of input alone, as PyTorch and NumPy)."""
+    if input.dim() == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
     dim = _checks.dim(dim, input.dim(), "diff")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    if n == 0:
+        return movement.clone(input)
     parts = [t for t in (prepend, input, append) if t is not None]
     x = movement.cat(parts, dim) if len(parts) > 1 else input
     for _ in range(n):
-        length = x.shape[dim]
-        x = movement.narrow(x, dim, 1, max(length - 1, 0)) - \
-            movement.narrow(x, dim, 0, max(length - 1, 0))
+        length = max(x.shape[dim] - 1, 0)  # n past the length leaves an empty dim
+        after, before = movement.narrow(x, dim, min(1, length), length), \
+            movement.narrow(x, dim, 0, length)
+        # bools differ by xor, as PyTorch (NumPy refuses to subtract them)
+        x = ew.logical_xor(after, before) if x._data.dtype == np.bool_ else after - before
     return x
 
 
@@ -186,6 +218,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """The 3-vector cross product along ``dim`` (default: the first dim of size 3)."""
+    if _amp.on and _amp.applies("cross", input, other):
+        return _amp.run("cross", cross, input, other, dim)
     if dim is None:
         sizes = [i for i, s in enumerate(input.shape) if s == 3]
         if not sizes:
@@ -204,7 +238,10 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Sums products over the last ``dims`` dims of a and the first of b (or the dim lists
     ``dims = (dims_a, dims_b)``)."""
+    if _amp.on and _amp.applies("tensordot", a, b):
+        return _amp.run("tensordot", tensordot, a, b, dims)
     if isinstance(dims, int):
+
         dims_a, dims_b = list(range(a.dim() - dims, a.dim())), list(range(dims))
     else:
         dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
@@ -302,11 +339,21 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
 
 def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
                  right: bool = False, side: str | None = None, sorter=None) -> Tensor:
-    """Insertion indices of ``input`` into the last dim of ``sorted_sequence``."""
+    """Insertion indices of ``input`` into the last dim of ``sorted_sequence`` (or of its
+    values taken in the order of ``sorter``, indices that sort it)."""
+    if side is not None and right and side == "left":
+        raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                           "got side of left while right was True")
     right = side == "right" if side is not None else right
     seq = sorted_sequence._data
     values = input._data if isinstance(input, Tensor) else np.asarray(input)
     xp = backend.xp_of(seq)
+    if sorter is not None:
+        if tuple(sorter.shape) != tuple(seq.shape):
+            raise RuntimeError(f"torch.searchsorted(): boundary and sorter must have the same "
+                               f"size, but got boundary tensor {list(seq.shape)} and got "
+                               f"sorter tensor {list(sorter.shape)}")
+        seq = xp.take_along_axis(seq, sorter._data.astype(np.int64), axis=-1)
     how = "right" if right else "left"
     if seq.ndim == 1:
         out = xp.searchsorted(seq, values, side=how)
@@ -315,9 +362,12 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
             raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension "
                                "or the first N-1 dimensions of boundaries tensor and input "
                                "value tensor must match")
-        rows_seq = seq.reshape(-1, seq.shape[-1])
-        rows_val = values.reshape(-1, values.shape[-1])
-        out = xp.stack([xp.searchsorted(s, v, side=how) for s, v in zip(rows_seq, rows_val)])
+        rows = math.prod(seq.shape[:-1])  # explicit: reshape(-1, ...) fails on empty rows
+        rows_seq = seq.reshape(rows, seq.shape[-1])
+        rows_val = values.reshape(rows, values.shape[-1])
+        out = xp.empty(rows_val.shape, np.int64)
+        for i in range(rows):
+            out[i] = xp.searchsorted(rows_seq[i], rows_val[i], side=how)
         out = out.reshape(values.shape)
     return _make(xp.asarray(out).astype(np.int32 if out_int32 else np.int64))
 
@@ -340,6 +390,9 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False,
     if dim is None:
         x, d = x.reshape(-1), 0
     else:
+        if x.ndim == 0:
+            raise IndexError(f"unique_consecutive: Dimension specified as {dim} but tensor has "
+                             "no dimensions")
         d = _checks.dim(dim, x.ndim, "unique_consecutive")
     n = x.shape[d] if x.ndim else 1
     rows = xp.moveaxis(x, d, 0).reshape(n, x.size // n if n else 0) if x.ndim else \
@@ -437,6 +490,11 @@ def _trapezoid_parts(op: str, y: Tensor, x, dx, dim: int):
         raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     d = _checks.dim(dim, y.dim(), op)
     n = y.shape[d]
+    # PyTorch's trapezoid returns zeros for no samples before it looks at the dtypes
+    bools = any(isinstance(t, Tensor) and t._data.dtype == np.bool_ for t in (y, x))
+    if bools and (n or op != "trapezoid"):
+        raise RuntimeError(f"{op}: received a bool input for `x` or `y`, but bool is not "
+                           "supported; convert it with .float()")
     pairs = movement._slice_along(y, d, 1, None) + movement._slice_along(y, d, 0, max(n - 1, 0))
     if x is None:
         return d, pairs, 1 if dx is None else dx
@@ -506,6 +564,9 @@ def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tupl
             raise RuntimeError(f"torch.gradient expected each tensor in spacing to be 1-D with "
                                f"one coordinate per element of dim {d} ({n}), got shape "
                                f"{list(h.shape)}")
+    if input._data.dtype == np.bool_:  # PyTorch subtracts neighbours, which bools refuse
+        raise RuntimeError("torch.gradient: bool input is not supported (subtraction of bool "
+                           "tensors); convert it with .float()")
     if input._data.dtype.kind not in "fc":
         input = input.to(dtypes.get_default_dtype())
     return tuple(_gradient_along(input, d, h, edge_order) for d, h in zip(dims, steps))

@@ -19,6 +19,7 @@ import threading
 import numpy as np
 
 from .. import backend, dtypes
+from ..amp import _policy as _amp
 from ..backend import blas, threads
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -620,6 +621,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         >>> y.shape
         ember.Size([8, 16, 32, 32])
     """
+    if _amp.on and _amp.applies("conv2d", input, weight):
+        return _amp.run("conv2d", conv2d, input, weight, bias, stride, padding, dilation, groups)
     return _conv_nd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -629,6 +632,8 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
     Arguments as conv2d, each a single int (or a 1-tuple); padding may be 'same' or 'valid'.
     """
+    if _amp.on and _amp.applies("conv1d", input, weight):
+        return _amp.run("conv1d", conv1d, input, weight, bias, stride, padding, dilation, groups)
     return _conv_nd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -640,6 +645,8 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     Computed as one 2-D convolution per kernel depth offset, the output depths folded into
     the batch, summed; so it is differentiable through conv2d and the reshapes around it.
     """
+    if _amp.on and _amp.applies("conv3d", input, weight):
+        return _amp.run("conv3d", conv3d, input, weight, bias, stride, padding, dilation, groups)
     op = "conv3d"
     _tensor(op, "input", input)
     _tensor(op, "weight", weight)
@@ -692,6 +699,9 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     Computed as one 2-D transposed convolution per kernel depth offset (the input depths in
     the batch), each placed at its strided output depths and summed.
     """
+    if _amp.on and _amp.applies("conv_transpose3d", input, weight):
+        return _amp.run("conv_transpose3d", conv_transpose3d, input, weight, bias, stride,
+                        padding, output_padding, groups, dilation)
     op = "conv_transpose3d"
     _tensor(op, "input", input)
     _tensor(op, "weight", weight)
@@ -786,6 +796,9 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     Output size per dim: (in - 1) * stride - 2 * padding + dilation * (k - 1) +
     output_padding + 1.
     """
+    if _amp.on and _amp.applies("conv_transpose2d", input, weight):
+        return _amp.run("conv_transpose2d", conv_transpose2d, input, weight, bias, stride,
+                        padding, output_padding, groups, dilation)
     return _conv_transpose_nd("conv_transpose2d", 2, input, weight, bias, stride, padding,
                               output_padding, groups, dilation)
 
@@ -793,6 +806,9 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                      padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     """1-D transposed convolution; arguments as conv_transpose2d with single ints."""
+    if _amp.on and _amp.applies("conv_transpose1d", input, weight):
+        return _amp.run("conv_transpose1d", conv_transpose1d, input, weight, bias, stride,
+                        padding, output_padding, groups, dilation)
     return _conv_transpose_nd("conv_transpose1d", 1, input, weight, bias, stride, padding,
                               output_padding, groups, dilation)
 
@@ -805,6 +821,8 @@ def _code_dtype(g: _Geom):
 def _first_region(g: _Geom):
     """The regions, and whether the first one (offset 0, 0) reaches every output position."""
     regions = g.regions()
+    if not regions:  # every window lies in the padding (dilated taps skip the input)
+        return regions, False
     first = regions[0][2]
     full = all(sl.start == 0 and sl.stop == m for sl, m in zip(first, g.out)) and \
         regions[0][:2] == (0, 0)
@@ -1151,11 +1169,9 @@ def _pool_geom(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
     if any(v <= 0 for v in d):
         raise RuntimeError(f"{op}: dilation should be greater than zero, but got {d}")
     for kk, pp, dd in zip(k, p, d):
-        limit = (dd * (kk - 1) + 1) // 2 if max_pool else kk // 2
-        if pp < 0 or pp > limit:
-            what = "effective kernel size" if max_pool else "kernel size"
-            raise RuntimeError(f"{op}: pad should be at most half of {what}, but got "
-                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
+        if pp < 0 or pp > kk // 2:  # PyTorch's rule, dilation or not
+            raise RuntimeError(f"{op}: pad should be smaller than or equal to half of kernel "
+                               f"size, but got pad={pp}, kernel_size={kk}")
     spatial = tuple(input.shape[-nd:])
     out = tuple(_pool_len(n, kk, ss, pp, dd, ceil_mode)
                 for n, kk, ss, pp, dd in zip(spatial, k, s, p, d))
@@ -1184,7 +1200,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     Args:
         kernel_size: window size, int or (kH, kW).
         stride: window step; defaults to ``kernel_size``.
-        padding: implicit -inf padding on both sides (at most half the effective kernel).
+        padding: implicit -inf padding on both sides (at most half the kernel).
         dilation: spacing between window elements.
         ceil_mode: round the output size up instead of down.
         return_indices: also return the argmax positions, flat in each channel's H*W (ties go

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -15,10 +16,12 @@ from .. import _checks, backend, dtypes
 from ..backend import threads
 from ..autograd.function import Function
 from ..autograd.grad_mode import _State
+from ..amp import _policy as _amp
 from ..tensor import Tensor
+from . import complex as _cx  # uses this module only at call time: the cycle is harmless
 
 _make = Tensor._make
-_NUMBER = (int, float, bool, np.number, np.bool_)
+_NUMBER = (int, float, bool, complex, np.number, np.bool_)
 
 
 # -- operand handling ----------------------------------------------------------------------
@@ -53,7 +56,7 @@ def _operands(op: str, a, b):
     return x, y
 
 
-_SCALARS = (int, float, bool)
+_SCALARS = (int, float, bool, complex)
 _ndarray = np.ndarray
 
 
@@ -89,12 +92,36 @@ def _scalar(op: str, value):
         return int(value)
     if isinstance(value, (float, np.floating)):
         return float(value)
+    if isinstance(value, (complex, np.complexfloating)):
+        return complex(value)
     raise TypeError(f"{op}: expected a Tensor or a number, got {type(value).__name__}")
 
 
 def _is_float(v) -> bool:
     dt = getattr(v, "dtype", None)
-    return isinstance(v, float) if dt is None else dt.kind in "fc"
+    return isinstance(v, (float, complex)) if dt is None else dt.kind in "fc"
+
+
+def _conj(v):
+    """The conjugate of a complex tensor or number; anything else as it is."""
+    if isinstance(v, Tensor):
+        return _cx.Conj.apply(v) if v._data.dtype.kind == "c" else v
+    return v.conjugate() if type(v) is complex else v
+
+
+def _grad_times(grad, derivative):
+    """grad * derivative, conjugated for a complex gradient: PyTorch's convention gives a
+    holomorphic op the backward grad * conj(f'(z))."""
+    if grad._data.dtype.kind == "c":
+        derivative = _conj(derivative)
+    return grad * derivative
+
+
+def _grad_over(grad, denominator):
+    """grad / denominator, conjugated for a complex gradient (see _grad_times)."""
+    if grad._data.dtype.kind == "c":
+        denominator = _conj(denominator)
+    return grad / denominator
 
 
 def _float(x):
@@ -120,6 +147,28 @@ def _binary(op: str, fn, a, b):
         return fn(x, y)
     except ValueError:
         raise _checks.broadcast_error(op, x, y) from None
+
+
+def _real_binary(op: str, fn, a, b):
+    """_binary for ops PyTorch has no complex kernel for: complex operands are refused."""
+    x, y = _operands(op, a, b)
+    dt = getattr(x, "dtype", None)  # an array operand carries the result dtype
+    if (dt if dt is not None else y.dtype).kind == "c":
+        _refuse_complex(op, x, y)
+    try:
+        return fn(x, y)
+    except ValueError:
+        raise _checks.broadcast_error(op, x, y) from None
+
+
+# PyTorch's wording where it is not "<op>" not implemented for 'ComplexFloat'
+_COMPLEX_REFUSALS = {op: (f"{op} not implemented for complex tensors", RuntimeError)
+                     for op in ("maximum", "minimum", "fmax", "fmin")}
+
+
+def _refuse_complex(op: str, x, y) -> None:
+    message, error = _COMPLEX_REFUSALS.get(op, (None, NotImplementedError))
+    _checks.not_complex(op, x if hasattr(x, "dtype") else y, message, error)
 
 
 def _tensor(op: str, x) -> Tensor:
@@ -161,6 +210,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = _saved_operands(ctx)
+        if grad._data.dtype.kind == "c":
+            a, b = _conj(a), _conj(b)
         need_a, need_b = ctx.needs_input_grad[:2]
         return grad * b if need_a else None, grad * a if need_b else None
 
@@ -180,6 +231,8 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = _saved_operands(ctx)
+        if grad._data.dtype.kind == "c":
+            a, b = _conj(a), _conj(b)
         need_a, need_b = ctx.needs_input_grad[:2]
         return (grad / b if need_a else None,
                 -grad * a / (b * b) if need_b else None)
@@ -204,6 +257,8 @@ class Pow(Function):
     def backward(ctx, grad):
         base, exponent = _saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad[:2]
+        if grad._data.dtype.kind == "c":
+            return _complex_pow_grads(grad, base, exponent, ctx.saved_output, need_a, need_b)
         ga = gb = None
         if need_a:
             if isinstance(exponent, Tensor):
@@ -221,6 +276,32 @@ class Pow(Function):
             safe = where(base_t == 0, 1.0, base_t)
             gb = where((base_t == 0) & (exponent >= 0), 0.0, grad * out * log(safe))
         return ga, gb
+
+
+def _complex_pow_grads(grad, base, exponent, out, need_a, need_b):
+    """Pow's gradients when the result is complex (PyTorch's pow_backward formulas)."""
+    ga = gb = None
+    if need_a:
+        slope = exponent * base ** (exponent - 1)
+        ga = grad * _conj(slope)
+        if isinstance(exponent, Tensor):
+            ga = where(exponent == 0, 0, ga)
+        elif exponent == 0:
+            ga = grad * 0
+    if need_b:
+        xp = backend.xp_of(grad._data)
+        base_t = base if isinstance(base, Tensor) else _make(xp.asarray(base, grad._data.dtype))
+        base_t = base_t.to(grad.dtype)
+        # as PyTorch: 0 where the base is 0 and the exponent real and >= 0
+        if isinstance(exponent, Tensor):
+            ex = exponent._data
+            real_nonneg = _make((xp.imag(ex) == 0) & (xp.real(ex) >= 0))
+        else:
+            real_nonneg = exponent.imag == 0 and exponent.real >= 0
+        skip = (base_t == 0) & real_nonneg
+        safe = where(skip, 1, base_t)
+        gb = where(skip, 0, grad * _conj(out * log(safe)))
+    return ga, gb
 
 
 def _int_pow(x, y):
@@ -258,7 +339,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad * sign(a)
+        return grad * (sign(a) if a._data.dtype.kind != "c" else _cx.sgn(a))
 
 
 class Exp(Function):
@@ -269,7 +350,7 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.saved_output
+        return _grad_times(grad, ctx.saved_output)
 
 
 class Log(Function):
@@ -281,7 +362,7 @@ class Log(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad / a
+        return _grad_over(grad, a)
 
 
 class Log1p(Function):
@@ -293,7 +374,7 @@ class Log1p(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad / (a + 1)
+        return _grad_over(grad, a + 1)
 
 
 class Expm1(Function):
@@ -304,7 +385,7 @@ class Expm1(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * (ctx.saved_output + 1)
+        return _grad_times(grad, ctx.saved_output + 1)
 
 
 class Sqrt(Function):
@@ -315,7 +396,7 @@ class Sqrt(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad / (2 * ctx.saved_output)
+        return _grad_over(grad, 2 * ctx.saved_output)
 
 
 class Sin(Function):
@@ -327,7 +408,7 @@ class Sin(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad * cos(a)
+        return _grad_times(grad, cos(a))
 
 
 class Cos(Function):
@@ -339,7 +420,7 @@ class Cos(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return -grad * sin(a)
+        return _grad_times(-grad, sin(a))
 
 
 class Tanh(Function):
@@ -351,7 +432,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         y = ctx.saved_output
-        return grad * (1 - y * y)
+        return _grad_times(grad, 1 - y * y)
 
 
 class Sigmoid(Function):
@@ -360,6 +441,8 @@ class Sigmoid(Function):
         ctx.save_output()
         x = _float(a._data)
         xp = backend.xp_of(x)
+        if x.dtype.kind == "c":
+            return 1 / (1 + xp.exp(-x))
         # stable for large |x|: exp never sees a large positive argument
         e = xp.exp(-xp.abs(x))
         return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
@@ -367,7 +450,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         y = ctx.saved_output
-        return grad * y * (1 - y)
+        return _grad_times(grad, y * (1 - y))
 
 
 @functools.lru_cache(maxsize=16)
@@ -400,7 +483,8 @@ class Relu(Function):
     def forward(ctx, a):
         x = a._data
         ctx.save_output()
-        if x.dtype.kind == "b":
+        if x.dtype.kind in "bc":
+            _checks.not_complex("relu", x, "clamp is not supported for complex types")
             return x.copy()
         xp = backend.xp_of(x)
         if x.ndim == 0:
@@ -481,7 +565,7 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary("maximum", np.maximum, a, b)
+        return _real_binary("maximum", np.maximum, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -493,7 +577,7 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary("minimum", np.minimum, a, b)
+        return _real_binary("minimum", np.minimum, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -558,7 +642,7 @@ class Trunc(Sign):
 class FloorDivide(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return _binary("floor_divide", np.floor_divide, a, b)
+        return _real_binary("floor_divide", np.floor_divide, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -571,10 +655,17 @@ class Cast(Function):
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.dtype = a._data.dtype
-        return a._data.astype(dtype.numpy)
+        x = a._data
+        if x.dtype.kind == "c" and dtype.numpy.kind != "c":
+            warnings.warn("Casting complex values to real discards the imaginary part",
+                          UserWarning, stacklevel=4)
+            x = x.real
+        return x.astype(dtype.numpy)
 
     @staticmethod
     def backward(ctx, grad):
+        if grad._data.dtype.kind == "c" and ctx.dtype.kind != "c":
+            grad = _cx.real(grad)  # a real input: its gradient is the real part
         return grad.to(dtypes.from_numpy(ctx.dtype)), None
 
 
@@ -582,7 +673,7 @@ class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b):
         _save_operands(ctx, a, b)
-        return _binary("remainder", np.remainder, a, b)
+        return _real_binary("remainder", np.remainder, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -595,7 +686,7 @@ class Fmod(Function):
     @staticmethod
     def forward(ctx, a, b):
         _save_operands(ctx, a, b)
-        return _binary("fmod", np.fmod, a, b)
+        return _real_binary("fmod", np.fmod, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -681,6 +772,8 @@ def fmod(input, other):
 
 def pow(input, exponent):
     """input ** exponent, broadcasting; either may be a Python number."""
+    if _amp.on and _amp.applies("pow", input, exponent):
+        return _amp.run("pow", pow, input, exponent)
     return Pow.apply(input, exponent)
 
 
@@ -706,13 +799,22 @@ absolute = abs
 def sign(input):
     """-1, 0 or 1 elementwise (gradient zero); bool tensors are kept as they are."""
     x = _tensor("sign", input)._data
+    if x.dtype.kind == "c":
+        _checks.not_complex("sign", x, "Unlike NumPy, torch.sign is not intended to support "
+                            "complex numbers. Please use torch.sgn instead.")
     return Sign.apply(input, backend.xp_of(x).sign if x.dtype.kind != "b" else _keep)
 
 
-sgn = sign
+def sgn(input):
+    """sign for real tensors; z / |z| (0 at 0) for complex ones."""
+    if _tensor("sgn", input)._data.dtype.kind == "c":
+        return _cx.sgn(input)
+    return sign(input)
 
 
 def exp(input):
+    if _amp.on and _amp.applies("exp", input):
+        return _amp.run("exp", exp, input)
     return Exp.apply(_tensor("exp", input))
 
 
@@ -721,22 +823,32 @@ def exp2(input):
 
 
 def log(input):
+    if _amp.on and _amp.applies("log", input):
+        return _amp.run("log", log, input)
     return Log.apply(_tensor("log", input))
 
 
 def log2(input):
+    if _amp.on and _amp.applies("log2", input):
+        return _amp.run("log2", log2, input)
     return log(input) / math.log(2)
 
 
 def log10(input):
+    if _amp.on and _amp.applies("log10", input):
+        return _amp.run("log10", log10, input)
     return log(input) / math.log(10)
 
 
 def log1p(input):
+    if _amp.on and _amp.applies("log1p", input):
+        return _amp.run("log1p", log1p, input)
     return Log1p.apply(_tensor("log1p", input))
 
 
 def expm1(input):
+    if _amp.on and _amp.applies("expm1", input):
+        return _amp.run("expm1", expm1, input)
     return Expm1.apply(_tensor("expm1", input))
 
 
@@ -745,7 +857,9 @@ def sqrt(input):
 
 
 def rsqrt(input):
-    return pow(input, -0.5) if input._data.dtype.kind == "f" else pow(input.float(), -0.5)
+    if _amp.on and _amp.applies("rsqrt", input):
+        return _amp.run("rsqrt", rsqrt, input)
+    return pow(input, -0.5) if input._data.dtype.kind in "fc" else pow(input.float(), -0.5)
 
 
 def square(input):
@@ -753,6 +867,8 @@ def square(input):
 
 
 def reciprocal(input):
+    if _amp.on and _amp.applies("reciprocal", input):
+        return _amp.run("reciprocal", reciprocal, input)
     return div(1.0, input)
 
 
@@ -765,6 +881,8 @@ def cos(input):
 
 
 def tan(input):
+    if _amp.on and _amp.applies("tan", input):
+        return _amp.run("tan", tan, input)
     return sin(input) / cos(input)
 
 
@@ -781,7 +899,9 @@ def relu(input):
 
 
 def erf(input):
-    return Erf.apply(_tensor("erf", input))
+    if _tensor("erf", input)._data.dtype.kind == "c":
+        _checks.not_complex("erf", input)
+    return Erf.apply(input)
 
 
 class Atan2(Function):
@@ -805,13 +925,17 @@ class Atan2(Function):
 
 
 def atan2(input, other):
+    if _amp.on and _amp.applies("atan2", input, other):
+        return _amp.run("atan2", atan2, input, other)
     _tensor("atan2", input), _tensor("atan2", other)
+    _checks.not_complex("atan2", input), _checks.not_complex("atan2", other)
     return Atan2.apply(input, other)
 
 
 def clamp(input, min=None, max=None):
     """Limits values to [min, max]; the gradient passes where min <= input <= max."""
-    _tensor("clamp", input)
+    if _tensor("clamp", input)._data.dtype.kind == "c":
+        _checks.not_complex("clamp", input, "clamp is not supported for complex types")
     if min is None and max is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     return Clamp.apply(input, min, max)
@@ -830,11 +954,11 @@ def minimum(input, other):
 
 
 def fmax(input, other):
-    return _make(_binary("fmax", np.fmax, input, other))
+    return _make(_real_binary("fmax", np.fmax, input, other))
 
 
 def fmin(input, other):
-    return _make(_binary("fmin", np.fmin, input, other))
+    return _make(_real_binary("fmin", np.fmin, input, other))
 
 
 def where(condition, input=None, other=None):
@@ -860,11 +984,16 @@ def lerp(input, end, weight):
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
+    if _amp.on and _amp.applies("addcmul", input, tensor1, tensor2):
+        return _amp.run("addcmul", addcmul, input, tensor1, tensor2, value=value)
     return input + value * tensor1 * tensor2
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
+    if _amp.on and _amp.applies("addcdiv", input, tensor1, tensor2):
+        return _amp.run("addcdiv", addcdiv, input, tensor1, tensor2, value=value)
     return input + value * tensor1 / tensor2
+
 
 
 class Fill(Function):
@@ -896,16 +1025,22 @@ def _keep(x):
 
 def floor(input):
     x = _tensor("floor", input)._data
+    if x.dtype.kind == "c":
+        _checks.not_complex("floor", x, "floor is not supported for complex inputs")
     return Floor.apply(input, backend.xp_of(x).floor if x.dtype.kind == "f" else _keep)
 
 
 def ceil(input):
     x = _tensor("ceil", input)._data
+    if x.dtype.kind == "c":
+        _checks.not_complex("ceil", x, "ceil is not supported for complex inputs")
     return Ceil.apply(input, backend.xp_of(x).ceil if x.dtype.kind == "f" else _keep)
 
 
 def round(input, *, decimals=0):
     x = _tensor("round", input)._data
+    if x.dtype.kind == "c":
+        _checks.not_complex("round", x)
     if x.dtype.kind != "f":
         return Round.apply(input, _keep)
     xp = backend.xp_of(x)
@@ -914,10 +1049,13 @@ def round(input, *, decimals=0):
 
 def trunc(input):
     x = _tensor("trunc", input)._data
+    if x.dtype.kind == "c":
+        _checks.not_complex("trunc", x, "trunc is not supported for complex inputs")
     return Trunc.apply(input, backend.xp_of(x).trunc if x.dtype.kind == "f" else _keep)
 
 
 def frac(input):
+    _checks.not_complex("frac", _tensor("frac", input))
     return input - trunc(input)
 
 
@@ -934,12 +1072,21 @@ def _compare(name, fn):
     return op
 
 
+def _ordering(name, fn):
+    """A comparison that needs an order: complex operands are refused, as in PyTorch."""
+    def op(input, other):
+        return _make(_real_binary(name, fn, input, other))
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` comparison with broadcasting; a bool tensor."
+    return op
+
+
 eq = _compare("eq", np.equal)
 ne = _compare("ne", np.not_equal)
-lt = _compare("lt", np.less)
-le = _compare("le", np.less_equal)
-gt = _compare("gt", np.greater)
-ge = _compare("ge", np.greater_equal)
+lt = _ordering("lt", np.less)
+le = _ordering("le", np.less_equal)
+gt = _ordering("gt", np.greater)
+ge = _ordering("ge", np.greater_equal)
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 logical_and = _compare("logical_and", np.logical_and)
 logical_or = _compare("logical_or", np.logical_or)
@@ -1021,8 +1168,10 @@ def _dtype_error(op: str, dt, hint: str) -> NotImplementedError:
 
 
 def _floating(op: str, *arrays) -> None:
+    """Real floating operands only (complex ones are refused, as in PyTorch)."""
     dt = dtypes.result_type(*arrays)
-    if dt.kind not in "fc":
+    _checks.not_complex(op, dt)
+    if dt.kind != "f":
         raise _dtype_error(op, dt, "convert the inputs with .float()")
 
 
@@ -1053,7 +1202,7 @@ class Asin(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad * rsqrt(1 - a * a)
+        return _grad_times(grad, rsqrt(1 - a * a))
 
 
 class Acos(Function):
@@ -1065,7 +1214,7 @@ class Acos(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return -grad * rsqrt(1 - a * a)
+        return _grad_times(-grad, rsqrt(1 - a * a))
 
 
 class Atan(Function):
@@ -1077,7 +1226,7 @@ class Atan(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad / (a * a + 1)
+        return _grad_over(grad, a * a + 1)
 
 
 class Sinh(Function):
@@ -1089,7 +1238,7 @@ class Sinh(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad * cosh(a)
+        return _grad_times(grad, cosh(a))
 
 
 class Cosh(Function):
@@ -1101,7 +1250,7 @@ class Cosh(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad * sinh(a)
+        return _grad_times(grad, sinh(a))
 
 
 class Asinh(Function):
@@ -1113,7 +1262,7 @@ class Asinh(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad * rsqrt(a * a + 1)
+        return _grad_times(grad, rsqrt(a * a + 1))
 
 
 class Acosh(Function):
@@ -1125,6 +1274,8 @@ class Acosh(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":  # the principal branch: sqrt(z * z - 1) can flip sign
+            return grad * _conj(rsqrt(a - 1) * rsqrt(a + 1))
         return grad * rsqrt(a * a - 1)
 
 
@@ -1137,16 +1288,20 @@ class Atanh(Function):
     @staticmethod
     def backward(ctx, grad):
         a, = ctx.saved_tensors
-        return grad / (1 - a * a)
+        return _grad_over(grad, 1 - a * a)
 
 
 def asin(input):
     """Inverse sine; nan outside [-1, 1] (integer inputs give the default float dtype)."""
+    if _amp.on and _amp.applies("asin", input):
+        return _amp.run("asin", asin, input)
     return Asin.apply(_tensor("asin", input))
 
 
 def acos(input):
     """Inverse cosine; nan outside [-1, 1]."""
+    if _amp.on and _amp.applies("acos", input):
+        return _amp.run("acos", acos, input)
     return Acos.apply(_tensor("acos", input))
 
 
@@ -1155,10 +1310,14 @@ def atan(input):
 
 
 def sinh(input):
+    if _amp.on and _amp.applies("sinh", input):
+        return _amp.run("sinh", sinh, input)
     return Sinh.apply(_tensor("sinh", input))
 
 
 def cosh(input):
+    if _amp.on and _amp.applies("cosh", input):
+        return _amp.run("cosh", cosh, input)
     return Cosh.apply(_tensor("cosh", input))
 
 
@@ -1223,7 +1382,9 @@ class Copysign(Function):
 def copysign(input, other):
     """The magnitude of ``input`` with the sign of ``other`` (a tensor or a number), as
     floating point; the sign bit counts, so -0.0 is negative."""
-    return Copysign.apply(_tensor("copysign", input), other)
+    _checks.not_complex("copysign", _tensor("copysign", input))
+    _checks.not_complex("copysign", other)
+    return Copysign.apply(input, other)
 
 
 class LogAddExp2(Function):
@@ -1271,7 +1432,7 @@ class Sinc(Function):
         px = safe * math.pi
         slope = (px * cos(px) - sin(px)) / (px * safe)
         # at 0 the slope is 0 and its derivative -pi^2/3 (sinc's Taylor series)
-        return grad * where(zero, a * (-math.pi ** 2 / 3), slope)
+        return _grad_times(grad, where(zero, a * (-math.pi ** 2 / 3), slope))
 
 
 def sinc(input):
@@ -1350,19 +1511,26 @@ fix = trunc
 
 
 def angle(input):
-    """The argument of each (real) element: pi below zero, else 0; nan stays nan."""
+    """The argument of each element (a real tensor): for real ones pi below zero, else 0,
+    and nan stays nan."""
     x = _float(_tensor("angle", input)._data)
+    if x.dtype.kind == "c":
+        return _cx.angle(input)
     xp = backend.xp_of(x)
     return Sign.apply(input, lambda _: xp.where(x < 0, math.pi, xp.where(x == x, 0, x))
                       .astype(x.dtype, copy=False))
 
 
 def deg2rad(input):
-    return mul(_tensor("deg2rad", input), math.pi / 180)
+    _checks.not_complex("deg2rad", _tensor("deg2rad", input),
+                        "deg2rad is not supported for complex tensors.", RuntimeError)
+    return mul(input, math.pi / 180)
 
 
 def rad2deg(input):
-    return mul(_tensor("rad2deg", input), 180 / math.pi)
+    _checks.not_complex("rad2deg", _tensor("rad2deg", input),
+                        "rad2deg is not supported for complex tensors.", RuntimeError)
+    return mul(input, 180 / math.pi)
 
 
 def clamp_min(input, min):
@@ -1376,6 +1544,8 @@ def clamp_max(input, max):
 def heaviside(input, values):
     """The step function: 0 below zero, 1 above, ``values`` at zero (no gradient)."""
     _tensor("heaviside", input), _checks.tensor_type("heaviside", "values", values)
+    _checks.not_complex("heaviside", input, "heaviside is not yet implemented for complex "
+                        "tensors.", RuntimeError)
     x, v = input._data, values._data
     if x.dtype != v.dtype:
         raise RuntimeError(f"heaviside is not yet implemented for tensors with different "
@@ -1431,23 +1601,30 @@ def bitwise_right_shift(input, other):
 def signbit(input):
     """True where the sign bit is set (so for -0.0, and for nan with the bit set)."""
     x = _tensor("signbit", input)._data
+    _checks.not_complex("signbit", x, "signbit is not implemented for complex tensors.")
     xp = backend.xp_of(x)
     return _make(xp.signbit(x) if x.dtype.kind == "f" else x < 0)
 
 
 def isposinf(input):
     x = _tensor("isposinf", input)._data
+    _checks.not_complex("isposinf", x, "isposinf does not support complex inputs.",
+                        RuntimeError)
     return _make(x == math.inf if x.dtype.kind == "f" else backend.xp_of(x).zeros_like(x, bool))
 
 
 def isneginf(input):
     x = _tensor("isneginf", input)._data
+    _checks.not_complex("isneginf", x, "isneginf does not support complex inputs.",
+                        RuntimeError)
     return _make(x == -math.inf if x.dtype.kind == "f" else backend.xp_of(x).zeros_like(x, bool))
 
 
 def isreal(input):
-    """True everywhere for real tensors (ember has no complex dtypes)."""
+    """True where the imaginary part is 0 (everywhere for real tensors)."""
     x = _tensor("isreal", input)._data
+    if x.dtype.kind == "c":
+        return _make(x.imag == 0)
     return _make(backend.xp_of(x).ones_like(x, bool))
 
 

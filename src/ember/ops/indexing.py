@@ -14,6 +14,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _checks, backend, dtypes
+from ..amp import _policy as _amp
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -216,6 +217,8 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
         >>> ember.zeros(3).index_put((ember.tensor([0, 0]),), ember.tensor(1.), accumulate=True)
         tensor([2., 0., 0.])
     """
+    if _amp.on and _amp.applies("index_put", input, values):
+        return _amp.run("index_put", index_put, input, indices, values, accumulate)
     _checks.tensor_type("index_put", "input", input)
     if isinstance(indices, list):
         indices = tuple(indices)
@@ -476,6 +479,8 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
+    if _amp.on and _amp.applies("scatter_add", input, src):
+        return _amp.run("scatter_add", scatter_add, input, dim, index, src)
     _checks.tensor_type("scatter_add", "src", src)
     d = _dim_index_checks("scatter_add", input, dim, index, src)
     if index._data.size == 0:
@@ -772,8 +777,13 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
         >>> ember.zeros(3).index_copy(0, ember.tensor([2, 0]), ember.tensor([1., 2.]))
         tensor([2., 0., 1.])
     """
+    if _amp.on and _amp.applies("index_copy", input, source):
+        return _amp.run("index_copy", index_copy, input, dim, index, source)
     d, idx = _vector_index("index_copy", input, dim, index, int32_ok=False)
+
     _check_source("index_copy_", input, d, idx, source, IndexError)
+    if idx.size == 0:
+        return input.clone()
     from .elementwise import where
     x = input._data
     placed = index_add(_make(backend.xp_of(x).zeros(x.shape, x.dtype)), d, _make(idx), source)
@@ -893,6 +903,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     if dim is None:
         input, indices, d = input.reshape(-1), indices.reshape(-1), 0
     else:
+        if input._data.ndim == 0:
+            raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
         d = _checks.dim(dim, input._data.ndim, op)
         if indices._data.ndim != input._data.ndim:
             raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
@@ -1021,6 +1033,9 @@ def _argsort(x, d: int, descending: bool):
 
 def _sort_checks(op: str, input, dim):
     _checks.tensor_type(op, "input", input)
+    if input._data.dtype.kind == "c":
+        name = "Sort" if op.endswith("sort") else op
+        _checks.not_complex(op, input, f"{name} does not support complex dtypes", RuntimeError)
     return _checks.dim(dim, input._data.ndim, op)
 
 

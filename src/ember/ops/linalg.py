@@ -3,6 +3,7 @@ einsum, a primitive whose backward is made of einsums."""
 from __future__ import annotations
 
 from .. import _checks, backend, dtypes
+from ..amp import _policy as _amp
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -19,7 +20,9 @@ class MatMul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        # batch broadcasting is undone by the engine
+        # batch broadcasting is undone by the engine; complex operands are conjugated
+        if grad._data.dtype.kind == "c":
+            return (grad @ b.mH if need_a else None, a.mH @ grad if need_b else None)
         return (grad @ b.mT if need_a else None, a.mT @ grad if need_b else None)
 
 
@@ -51,6 +54,8 @@ def _check(op, a, b):
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy's rules: 1-D operands are vectors, batch dims broadcast."""
+    if _amp.on and _amp.applies("matmul", input, other):
+        return _amp.run("matmul", matmul, input, other)
     return _matmul("matmul", input, other)
 
 
@@ -68,6 +73,8 @@ def _matmul(op: str, input: Tensor, other: Tensor) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """(n, m) @ (m, p)."""
+    if _amp.on and _amp.applies("mm", input, mat2):
+        return _amp.run("mm", mm, input, mat2)
     _checks.tensor_type("mm", "input", input)
     _checks.tensor_type("mm", "mat2", mat2)
     if input.dim() != 2 or mat2.dim() != 2:
@@ -78,6 +85,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """(b, n, m) @ (b, m, p) with equal batch sizes."""
+    if _amp.on and _amp.applies("bmm", input, mat2):
+        return _amp.run("bmm", bmm, input, mat2)
     _checks.tensor_type("bmm", "input", input)
     _checks.tensor_type("bmm", "mat2", mat2)
     if input.dim() != 3 or mat2.dim() != 3:
@@ -91,6 +100,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors."""
+    if _amp.on and _amp.applies("dot", input, other):
+        return _amp.run("dot", dot, input, other)
     _checks.tensor_type("dot", "input", input)
     _checks.tensor_type("dot", "other", other)
     if input.dim() != 1 or other.dim() != 1:
@@ -203,7 +214,7 @@ def _einsum_grad(grad, i, terms, out, operands):
     unique = "".join(dict.fromkeys(term))
     kept = "".join(c for c in unique if c in available)
     spec = ",".join([out] + [terms[j] for j in others]) + "->" + kept
-    g = einsum(spec, grad, *(operands[j] for j in others))
+    g = einsum(spec, grad, *(operands[j].conj() for j in others))  # conj: no-op for reals
     shape = dict(zip(term, own.shape))
     if kept != unique:
         # indices summed within this operand alone: the gradient is constant along them
@@ -249,8 +260,11 @@ def einsum(equation: str, *operands) -> Tensor:
                         f"{type(equation).__name__}")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if _amp.on and _amp.applies("einsum", *operands):
+        return _amp.run("einsum", einsum, equation, *operands)
     if not operands:
         raise RuntimeError("einsum(): must provide at least one operand")
+
     for i, t in enumerate(operands):
         _checks.tensor_type("einsum", f"operands[{i}]", t)
     first = operands[0]._data

@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from .. import _checks, backend, dtypes
+from ..amp import _policy as _amp
 from ..autograd.function import Function
 from ..tensor import Size, Tensor
 
@@ -408,6 +409,8 @@ def tile(input, *dims):
 def cat(tensors, dim: int = 0):
     """Joins tensors along an existing dim."""
     tensors = list(tensors)
+    if _amp.on and _amp.applies("cat", tensors):
+        return _amp.run("cat", cat, tensors, dim)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
@@ -440,6 +443,9 @@ concat = concatenate = cat
 def stack(tensors, dim: int = 0):
     """Joins tensors of equal shape along a new dim."""
     tensors = list(tensors)
+    if _amp.on and _amp.applies("stack", tensors):
+        return _amp.run("stack", stack, tensors, dim)
+
     if not tensors:
         raise RuntimeError("stack: expected a non-empty list of Tensors")
     shape = tensors[0].shape

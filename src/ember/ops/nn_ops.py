@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import _checks, backend
+from ..amp import _policy as _amp
 from ..backend import threads
 from ..autograd.function import Function
 from ..autograd.grad_mode import _State
@@ -71,21 +72,27 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":  # complex: products with the conjugates
+            x, weight = x.conj(), weight.conj()
         need_x, need_w, need_b = ctx.needs_input_grad
         if _State.enabled:  # create_graph: the same formulas in ember ops, differentiable
-            g2 = grad.reshape(-1, grad.shape[-1])
+            rows = _prod(grad.shape[:-1])  # not -1: a dim may be 0
+            g2 = grad.reshape(rows, grad.shape[-1])
             return (grad @ weight if need_x else None,
-                    g2.mT @ x.reshape(-1, x.shape[-1]) if need_w else None,
+                    g2.mT @ x.reshape(rows, x.shape[-1]) if need_w else None,
                     g2.sum(0) if need_b else None)
         g = grad._data
-        g2 = g.reshape(-1, g.shape[-1])
+        rows = _prod(g.shape[:-1])
+        g2 = g.reshape(rows, g.shape[-1])
         return (g @ weight._data if need_x else None,
-                g2.T @ x._data.reshape(-1, x._data.shape[-1]) if need_w else None,
+                g2.T @ x._data.reshape(rows, x._data.shape[-1]) if need_w else None,
                 g2.sum(axis=0) if need_b else None)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b for input (*, in), weight (out, in), bias (out,)."""
+    if _amp.on and _amp.applies("linear", input, weight):
+        return _amp.run("linear", linear, input, weight, bias)
     _checks.tensor_type("linear", "input", input)
     _checks.tensor_type("linear", "weight", weight)
     x, w = input._data, weight._data
@@ -157,6 +164,8 @@ def _softmax_args(op: str, input, dim, dtype):
 
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed with the max subtracted."""
+    if _amp.on and _amp.applies("softmax", input):
+        return _amp.run("softmax", softmax, input, dim, dtype=dtype)
     x, d, scalar = _softmax_args("softmax", input, dim, dtype)
     out = Softmax.apply(x, d)
     return out.reshape(()) if scalar else out
@@ -164,6 +173,8 @@ def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
 
 def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """x - logsumexp(x) along ``dim``: finite for any finite logits."""
+    if _amp.on and _amp.applies("log_softmax", input):
+        return _amp.run("log_softmax", log_softmax, input, dim, dtype=dtype)
     x, d, scalar = _softmax_args("log_softmax", input, dim, dtype)
     out = LogSoftmax.apply(x, d)
     return out.reshape(()) if scalar else out
@@ -383,6 +394,8 @@ def _prod(shape) -> int:
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalises over the trailing ``normalized_shape`` dims, then scales and shifts."""
+    if _amp.on and _amp.applies("layer_norm", input):
+        return _amp.run("layer_norm", layer_norm, input, normalized_shape, weight, bias, eps)
     _float_input("layer_norm", input)
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
@@ -434,6 +447,8 @@ class GroupNorm(Function):
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalises each group of channels of an (N, C, ...) input over its channels and space."""
+    if _amp.on and _amp.applies("group_norm", input):
+        return _amp.run("group_norm", group_norm, input, num_groups, weight, bias, eps)
     _float_input("group_norm", input)
     shape = tuple(input._data.shape)
     if len(shape) < 2 or shape[1] % num_groups:
@@ -621,6 +636,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy from logits (log-softmax + NLL fused); see ``nn.CrossEntropyLoss``."""
+    if _amp.on and _amp.applies("cross_entropy", input):
+        return _amp.run("cross_entropy", cross_entropy, input, target, weight, ignore_index,
+                        reduction, label_smoothing)
     return _class_loss("cross_entropy", input, target, weight, ignore_index, reduction,
                        float(label_smoothing), False)
 
@@ -628,6 +646,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities."""
+    if _amp.on and _amp.applies("nll_loss", input):
+        return _amp.run("nll_loss", nll_loss, input, target, weight, ignore_index, reduction)
     return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, True)
 
 
@@ -669,6 +689,9 @@ class BinaryCrossEntropy(Function):
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """-w (t log x + (1 - t) log(1 - x)) for probabilities x; logs clamped at -100."""
+    if _amp.on and _amp.applies("binary_cross_entropy", input):
+        return _amp.run("binary_cross_entropy", binary_cross_entropy, input, target, weight,
+                        reduction)
     _float_input("binary_cross_entropy", input)
     _check_reduction("binary_cross_entropy", reduction)
     if tuple(target.shape) != tuple(input.shape):
@@ -731,6 +754,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid + binary cross-entropy fused and stable for logits of any magnitude."""
+    if _amp.on and _amp.applies("binary_cross_entropy_with_logits", input):
+        return _amp.run("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits,
+                        input, target, weight, reduction, pos_weight)
     _float_input("binary_cross_entropy_with_logits", input)
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     if tuple(target.shape) != tuple(input.shape):
@@ -930,7 +956,10 @@ class Softplus(Function):
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, linear above ``threshold``; stable for large |x|."""
+    if _amp.on and _amp.applies("softplus", input):
+        return _amp.run("softplus", softplus, input, beta, threshold)
     _float_input("softplus", input)
+
     return Softplus.apply(input, beta, threshold)
 
 

@@ -46,13 +46,24 @@ def _rows(a: int, b: int, spatial: tuple) -> tuple:
     return (slice(a, b), slice(None)) + spatial
 
 
+def _window_positions(g):
+    """Per dim, the (out, kernel) input positions each window reads (padding included)."""
+    return [np.arange(m)[:, None] * s - lo + np.arange(k)[None, :] * d
+            for k, s, d, lo, m in zip(g.k, g.s, g.d, g.lo, g.out)]
+
+
 def _first_codes(g, dtype):
-    """(OD, OH, OW): each window's first in-bounds kernel offset, PyTorch's initial argmax."""
-    firsts = []
-    for k, s, d, lo, n, m in zip(g.k, g.s, g.d, g.lo, g.inp, g.out):
-        pos = np.arange(m)[:, None] * s - lo + np.arange(k)[None, :] * d
-        firsts.append(((pos >= 0) & (pos < n)).argmax(axis=1))
+    """(OD, OH, OW): each window's first kernel offset past the left padding, PyTorch's
+    initial argmax (past the input too in a window that lies all in padding, as PyTorch)."""
+    firsts = [(pos >= 0).argmax(axis=1) for pos in _window_positions(g)]
     return np.ravel_multi_index(np.ix_(*firsts), g.k).astype(dtype)
+
+
+def _padding_only(g):
+    """(OD, OH, OW) mask of the windows that see no input (dilated ones over the padding)."""
+    seen = [((pos >= 0) & (pos < n)).any(axis=1).astype(np.int64)  # ix_ takes bools as masks
+            for pos, n in zip(_window_positions(g), g.inp)]
+    return math.prod(np.ix_(*seen)) == 0
 
 
 def _flat_indices(codes, g):
@@ -74,6 +85,8 @@ def _scatter_rows(values, index, plane: int, accumulate: bool):
     xp = backend.xp_of(values)
     rows = values.shape[0]
     out = xp.zeros((rows, plane), values.dtype)
+    if not plane:
+        return out
     flat = (index + xp.arange(rows, dtype=np.int64)[:, None] * plane).reshape(-1)
     if accumulate:
         backend.of(out).scatter_add(out.reshape(-1), flat, values.reshape(-1))
@@ -184,8 +197,15 @@ class MaxPool3D(Function):
     def backward(ctx, grad, *unused):
         codes = ctx.saved_tensors[0]._data
         rows, per_row = codes.shape[0] * codes.shape[1], math.prod(ctx.g.out)
-        index = _flat_indices(codes, ctx.g).reshape(rows, per_row)
-        gx = _scatter_rows(grad._data.reshape(rows, per_row), index, math.prod(ctx.g.inp), True)
+        index = _flat_indices(codes, ctx.g)
+        gy = grad._data.reshape(index.shape)
+        empty = _padding_only(ctx.g)
+        if empty.any():  # their index points outside the input: they pass no gradient
+            xp = backend.xp_of(gy)
+            empty = xp.asarray(empty)
+            index, gy = xp.where(empty, 0, index), xp.where(empty, 0, gy)
+        index, gy = index.reshape(rows, per_row), gy.reshape(rows, per_row)
+        gx = _scatter_rows(gy, index, math.prod(ctx.g.inp), True)
         return gx.reshape(ctx.in_shape), None, None, None, None
 
 
@@ -271,12 +291,8 @@ class AdaptiveMaxPool3D(Function):
 
 # -- 3-D pooling: the public functions ----------------------------------------------------------
 def _pool3d_geom(op, input, kernel_size, stride, padding, dilation, ceil_mode, max_pool):
-    g, shape5, out_shape = _pool_geom(op, 3, input, kernel_size, stride, padding, dilation,
-                                      ceil_mode, max_pool)
-    if any(lo > k // 2 for k, lo in zip(g.k, g.lo)):  # PyTorch's 3-D kernels ask this as well
-        raise RuntimeError(f"{op}: pad should be smaller than or equal to half of kernel size, "
-                           f"but got kernel_size={g.k} and padding={g.lo}")
-    return g, shape5, out_shape
+    return _pool_geom(op, 3, input, kernel_size, stride, padding, dilation, ceil_mode,
+                      max_pool)
 
 
 def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -315,6 +331,9 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                                         ceil_mode, False)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("avg_pool3d: divisor must be not zero")
+    if any(n < k for n, k in zip(shape5[2:], g.k)):  # PyTorch's 3-D average pool asks this
+        raise RuntimeError(f"avg_pool3d: input image {shape5[2:]} smaller than kernel size "
+                           f"{g.k}; padding does not count")
     return AvgPool3D.apply(input, g, shape5, out_shape, bool(count_include_pad),
                            divisor_override)
 
@@ -369,6 +388,8 @@ class MaxUnpool(Function):
         index = ctx.saved_tensors[0]._data
         xp = backend.xp_of(index)
         gy = grad._data.reshape(ctx.rows, ctx.plane)
+        if not ctx.plane:  # an empty output: nothing was written, nothing flows back
+            return xp.zeros(ctx.in_shape, gy.dtype), None, None, None, None
         gx = xp.take_along_axis(gy, index.reshape(ctx.rows, ctx.per_row), 1)
         return gx.reshape(ctx.in_shape), None, None, None, None
 
@@ -431,7 +452,11 @@ def _max_unpool(op, nd, input, indices, kernel_size, stride, padding, output_siz
     s = k if stride is None else _ntuple(op, "stride", stride, nd)
     p = _ntuple(op, "padding", padding, nd)
     size = _unpool_size(op, tuple(input.shape[-nd:]), k, s, p, output_size)
-    _check_indices(op, indices, size)
+    if any(v < 0 for v in size):
+        raise ValueError(f"{op}: output_size must contain non-negative spatial dimensions, "
+                           f"but got {size}")
+    if math.prod(size):  # PyTorch returns an empty output without looking at the indices
+        _check_indices(op, indices, size)
     lead = tuple(input.shape[:-nd])
     function = MaxUnpool3D if nd == 3 else MaxUnpool
     return function.apply(input, indices, math.prod(lead), math.prod(size), lead + size)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _checks, backend, dtypes
 from ..backend import threads
+from ..amp import _policy as _amp
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -70,10 +71,11 @@ class Prod(Function):
         if x.size == 0:
             return _make(xp.zeros(x.shape, grad._data.dtype)), None, None
         axes = tuple(range(x.ndim)) if ctx.axis is None else (ctx.axis,)
+        is_complex = x.dtype.kind == "c"  # the gradient takes the conjugate derivative
         if x.all():  # no zeros: out / x, composed so that double backward works
             g = _expand_back(grad, x.shape, axes, ctx.keepdim)
             out = _expand_back(ctx.saved_output, x.shape, axes, ctx.keepdim)
-            return g * out / a, None, None
+            return g * (out / a).conj() if is_complex else g * out / a, None, None
         axis = ctx.axis
         flat = x.reshape(-1) if axis is None else xp.moveaxis(x, axis, -1)
         # product of all other elements: exclusive cumprods from both sides (zeros are safe)
@@ -81,6 +83,8 @@ class Prod(Function):
         left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], -1), -1)
         right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], -1), -1), -1), -1)
         others = left * right
+        if is_complex:
+            others = others.conj()
         g = grad._data
         if axis is None:
             g_full = g.reshape(()) * others.reshape(x.shape)
@@ -166,6 +170,8 @@ class Cumprod(Function):
         (a,), out, d, g = ctx.saved_tensors, ctx.saved_output._data, ctx.dim, grad._data
         x = a._data if ctx.dtype is None else a._data.astype(ctx.dtype)
         xp = backend.xp_of(x)
+        if x.dtype.kind == "c":  # the conjugate derivative; every formula below is a product
+            x, out = x.conj(), out.conj()
         if bool((x != 0).all()):
             rev = xp.flip(xp.cumsum(xp.flip(g * out, d), d), d)
             return rev / x, None, None
@@ -191,12 +197,15 @@ def _every_dim_if_empty(dim):
 
 def sum(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Sum over ``dim`` (an int, a tuple, or all dims); integer inputs sum in int64."""
+    if _amp.on and _amp.applies("sum", input):
+        return _amp.run("sum", sum, input, dim, keepdim, dtype=dtype)
     axes = _checks.dims(_every_dim_if_empty(dim), input._data.ndim, "sum")
     return Sum.apply(input, axes, keepdim, None if dtype is None else dtypes.to_numpy(dtype))
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     from .elementwise import isnan, where
+    _checks.not_complex("nansum", input, "nansum does not support complex inputs", RuntimeError)
     if input._data.dtype.kind in "fc":  # ints have no NaN (and must keep summing in int64)
         input = where(isnan(input), 0.0, input)
     return sum(input, dim, keepdim, dtype=dtype)
@@ -217,6 +226,8 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None):
 
 
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+    if _amp.on and _amp.applies("prod", input):
+        return _amp.run("prod", prod, input, dim, keepdim, dtype=dtype)
     if dtype is not None:
         input = input.to(dtype)
     axis = None if dim is None else _checks.dim(dim, input._data.ndim, "prod")
@@ -227,11 +238,16 @@ def _max_min(op, largest, input, dim, keepdim):
     if isinstance(dim, Tensor):  # max(input, other) is maximum
         from .elementwise import maximum, minimum
         return (maximum if largest else minimum)(input, dim)
+    is_complex = input._data.dtype.kind == "c"
     if dim is None:
+        if is_complex:
+            _checks.not_complex(op, input)
         if input._data.size == 0:
             raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() "
                                "== 0. Specify the reduction dim with the 'dim' argument.")
         return AMax.apply(input, tuple(range(input._data.ndim)), False, largest)
+    if is_complex:
+        _checks.not_complex(op, input, f"{op}(): does not support complex input", RuntimeError)
     d = _checks.dim(dim, input._data.ndim, op)
     if input._data.ndim == 0:
         return values_indices(input.clone(),
@@ -252,17 +268,23 @@ def min(input, dim=None, keepdim: bool = False):
 
 
 def amax(input, dim=(), keepdim: bool = False):
+    if input._data.dtype.kind == "c":
+        _checks.not_complex("amax", input)
     axes = _checks.dims(None if dim == () else dim, input._data.ndim, "amax")
     return AMax.apply(input, axes, keepdim, True)
 
 
 def amin(input, dim=(), keepdim: bool = False):
+    if input._data.dtype.kind == "c":
+        _checks.not_complex("amin", input)
     axes = _checks.dims(None if dim == () else dim, input._data.ndim, "amin")
     return AMax.apply(input, axes, keepdim, False)
 
 
 def _arg(op, fn_name, input, dim, keepdim):
     x = input._data
+    if x.dtype.kind == "c":
+        _checks.not_complex(op, x, f"{op}(): does not support complex input", RuntimeError)
     if x.size == 0 and dim is None:
         raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() "
                            "== 0.")
@@ -302,7 +324,10 @@ def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
     for a in axes:
         n *= input._data.shape[a]
     centered = input - mean(input, axes, keepdim=True)
-    total = sum(centered * centered, axes, keepdim)
+    if input._data.dtype.kind == "c":  # |z - mean|^2, real
+        total = sum((centered * centered.conj()).real, axes, keepdim)
+    else:
+        total = sum(centered * centered, axes, keepdim)
     return total / (n - c) if n - c > 0 else total * float("nan")
 
 
@@ -322,6 +347,8 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     """The p-norm over ``dim`` (all elements by default): 'fro', inf, -inf or a number."""
+    if _amp.on and _amp.applies("norm", input):
+        return _amp.run("norm", norm, input, p, dim, keepdim, dtype=dtype)
     from .elementwise import abs as abs_
     if dtype is not None:
         input = input.to(dtype)
@@ -348,7 +375,8 @@ class _L2(Function):
     def forward(ctx, a, axes, keepdim):
         x = a._data
         xp = backend.xp_of(x)
-        out = xp.asarray(xp.sqrt((x * x).sum(axis=axes, keepdims=True)))
+        squares = x * x if x.dtype.kind != "c" else x.real * x.real + x.imag * x.imag
+        out = xp.asarray(xp.sqrt(squares.sum(axis=axes, keepdims=True)))
         ctx.save_for_backward(a)
         ctx.save_output()
         ctx.axes, ctx.keepdim = axes, keepdim
@@ -375,6 +403,8 @@ def _l2(input, dim, keepdim):
 
 def logsumexp(input, dim, keepdim: bool = False):
     """log(sum(exp(input))) over ``dim``, stable for large magnitudes."""
+    if _amp.on and _amp.applies("logsumexp", input):
+        return _amp.run("logsumexp", logsumexp, input, dim, keepdim)
     from .elementwise import isinf, log, where
     axes = _checks.dims(dim, input._data.ndim, "logsumexp")
     if input._data.dtype.kind not in "fc":
@@ -411,6 +441,8 @@ def count_nonzero(input, dim=None):
 
 def cumsum(input, dim: int, *, dtype=None):
     """Running sums along ``dim``."""
+    if _amp.on and _amp.applies("cumsum", input):
+        return _amp.run("cumsum", cumsum, input, dim, dtype=dtype)
     d = _checks.dim(dim, input._data.ndim, "cumsum")
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     if input._data.ndim == 0:
@@ -420,7 +452,10 @@ def cumsum(input, dim: int, *, dtype=None):
 
 def cumprod(input, dim: int, *, dtype=None):
     """Running products along ``dim``; integer inputs multiply in int64, as PyTorch."""
+    if _amp.on and _amp.applies("cumprod", input):
+        return _amp.run("cumprod", cumprod, input, dim, dtype=dtype)
     d = _checks.dim(dim, input._data.ndim, "cumprod")
+
     dtype = None if dtype is None else dtypes.to_numpy(dtype)
     if input._data.ndim == 0:
         return Cumprod.apply(input.reshape(1), 0, dtype).reshape(())
@@ -452,6 +487,7 @@ def _positions_along(x, axis: int):
 def _running_extreme(op: str, input, dim: int, largest: bool):
     from .indexing import gather
     _checks.tensor_type(op, "input", input)
+    _checks.not_complex(op, input)
     d = _checks.dim(dim, input._data.ndim, op)
     x = input._data
     xp = backend.xp_of(x)
@@ -517,6 +553,7 @@ def logcumsumexp(input, dim: int):
     """
     _checks.tensor_type("logcumsumexp", "input", input)
     d = _checks.dim(dim, input._data.ndim, "logcumsumexp")
+    _checks.not_complex("logcumsumexp", input)
     if input._data.dtype.kind not in "fc":
         raise NotImplementedError(f"logcumsumexp: not implemented for {input.dtype.name} "
                                   f"tensors; convert the input with .float()")
@@ -536,6 +573,7 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
         aminmax(min=tensor(1.), max=tensor(3.))
     """
     _checks.tensor_type("aminmax", "input", input)
+    _checks.not_complex("aminmax", input)
     x = input._data
     d = None if dim is None else _checks.dim(dim, x.ndim, "aminmax")
     if x.size == 0 and (d is None or x.ndim == 0 or x.shape[d] == 0):

@@ -149,10 +149,12 @@ class _Sampler:
         return coord
 
     def clip(self, coord: Tensor, size: int) -> Tensor:
-        # as PyTorch, the borders count as outside: the gradient is 0 there
+        # as PyTorch, the borders count as outside: the gradient is 0 there; a NaN clips to
+        # 0, as PyTorch's 2-D CPU and its CUDA kernels (its 3-D CPU kernel gives size - 1)
         d = coord._data
         inside = (d > 0) & (d < size - 1)
-        return ew.where(_make(inside), coord, _make(self.xp.clip(d, 0, size - 1)))
+        clipped = self.xp.clip(self.xp.nan_to_num(d, nan=0.0), 0, size - 1)
+        return ew.where(_make(inside), coord, _make(clipped))
 
     def reflect(self, coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
         """coord reflected at low and high until it lies between them (bounds given doubled

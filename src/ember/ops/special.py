@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .. import backend, creation, dtypes
+from .. import _checks, backend, creation, dtypes
+from ..amp import _policy as _amp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -23,6 +24,7 @@ _SQRT_PI = math.sqrt(math.pi)
 
 def _kernel(name: str, *args):
     """The backend's special function ``name`` of the arrays (the last one picks the backend)."""
+    _checks.not_complex(name, args[-1])  # real kernels: PyTorch has no complex ones either
     return getattr(backend.of(args[-1]), name)(*args)
 
 
@@ -64,7 +66,10 @@ def erfc(input):
 
 def erfinv(input):
     """The inverse of erf on [-1, 1]: ±inf at ±1, nan outside."""
+    if _amp.on and _amp.applies("erfinv", input):
+        return _amp.run("erfinv", erfinv, input)
     return Erfinv.apply(_tensor("erfinv", input))
+
 
 
 # -- gamma family ------------------------------------------------------------------------------
@@ -258,6 +263,7 @@ class Xlogy(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, y = ew._arrays("xlogy", a, b, float_result=True)
+        _checks.not_complex("xlogy", x)
         ew._save_operands(ctx, a, b)
         xp = backend.xp_of(x)
         # 0 * log(0) is 0 (unless y is nan), as the limit
@@ -304,4 +310,5 @@ def logit(input, eps: float | None = None):
     """log(p / (1 - p)); with ``eps``, p is first clamped to [eps, 1 - eps]."""
     if eps is not None and eps < 0:
         eps = None  # PyTorch clamps only for a non-negative eps
-    return Logit.apply(_tensor("logit", input), eps)
+    _checks.not_complex("logit", _tensor("logit", input))
+    return Logit.apply(input, eps)

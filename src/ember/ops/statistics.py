@@ -7,12 +7,14 @@ for interpolated quantiles). Histograms are counts: they have no gradient.
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections import namedtuple
 
 import numpy as np
 
 from .. import _checks, backend, dtypes
+from ..amp import _policy as _amp
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -42,6 +44,7 @@ def _scalar_result(input):
 
 def _order_checks(op: str, input, dim) -> int:
     _checks.tensor_type(op, "input", input)
+    _checks.not_complex(op, input)
     d = _checks.dim(dim, input._data.ndim, op)
     if input._data.ndim and input._data.shape[d] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
@@ -69,6 +72,7 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
 def _median(op: str, input, dim, keepdim: bool, skip_nan: bool):
     if dim is None:
         _checks.tensor_type(op, "input", input)
+        _checks.not_complex(op, input)
         if input._data.size == 0:
             if input._data.dtype.kind != "f":
                 raise RuntimeError(f"{op}() input tensor cannot be empty")
@@ -182,13 +186,20 @@ def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
         >>> ember.quantile(ember.tensor([1., 2., 3., 4.]), 0.5)
         tensor(2.5000)
     """
+    if _amp.on and _amp.applies("quantile", input, q):
+        return _amp.run("quantile", quantile, input, q, dim, keepdim,
+                        interpolation=interpolation)
     return _quantile("quantile", input, q, dim, keepdim, interpolation, skip_nan=False)
 
 
 def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
                 interpolation: str = "linear") -> Tensor:
     """quantile ignoring NaNs (NaN only where a slice is all NaN)."""
+    if _amp.on and _amp.applies("nanquantile", input, q):
+        return _amp.run("nanquantile", nanquantile, input, q, dim, keepdim,
+                        interpolation=interpolation)
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, skip_nan=True)
+
 
 
 def _q_tensor(op: str, q, input):
@@ -205,10 +216,10 @@ def _q_tensor(op: str, q, input):
         values, scalar = q._data.reshape(-1), q._data.ndim == 0
         if values.size and bool(((values < 0) | (values > 1)).any()):
             raise RuntimeError(f"{op}() q values must be in the range [0, 1]")
-        return values, scalar
+        return q.reshape(-1), scalar  # still in the graph: linear quantiles depend on q
     if not 0 <= q <= 1:
         raise RuntimeError(f"{op}() q must be in the range [0, 1] but got {q}")
-    return xp.asarray([q], dtype=input._data.dtype), True
+    return _make(xp.asarray([q], dtype=input._data.dtype)), True
 
 
 def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, skip_nan: bool):
@@ -240,25 +251,28 @@ def _quantile(op: str, input, q, dim, keepdim: bool, interpolation: str, skip_na
 
 
 def _quantile_last(s, qs, interpolation: str, skip_nan: bool):
-    """Quantiles along the last dim of the sorted (NaNs last) tensor ``s``."""
+    """Quantiles along the last dim of the sorted (NaNs last) tensor ``s``, at the 1-D
+    tensor ``qs``: the rank is differentiable in q, as PyTorch's."""
     data = s._data
     xp = backend.xp_of(data)
     n = data.shape[-1]
     nan_count = xp.isnan(data).sum(axis=-1, keepdims=True)
-    valid = n - nan_count
-    if skip_nan:
-        rank = qs * (valid - 1).astype(qs.dtype)  # all NaN: -q, so the first NaN below
-    else:
-        rank = xp.where(nan_count > 0, n - 1, qs * (n - 1))
-    rank = xp.maximum(rank, 0).astype(data.dtype)
+    if skip_nan:  # all NaN: rank 0, the first NaN
+        rank_t = qs * _make(xp.maximum(n - nan_count - 1, 0).astype(data.dtype))
+    else:  # a slice holding NaN: its last element, a NaN (where: no NaN gradient reaches q)
+        rank_t = ew.where(_make(nan_count > 0), float(n - 1), qs * float(n - 1))
+    rank = rank_t._data
     low, high = xp.floor(rank), xp.ceil(rank)
     if interpolation in ("lower", "higher", "nearest"):
         pick = {"lower": low, "higher": high, "nearest": xp.round(rank)}[interpolation]
         return indexing.gather(s, -1, _int64(pick))
     lo = indexing.gather(s, -1, _int64(low))
     hi = indexing.gather(s, -1, _int64(high))
-    weight = xp.full(rank.shape, 0.5, data.dtype) if interpolation == "midpoint" else rank - low
-    return ew.lerp(lo, hi, _make(weight.astype(data.dtype, copy=False)))
+    if interpolation == "midpoint":
+        weight = _make(xp.full(rank.shape, 0.5, data.dtype))
+    else:
+        weight = rank_t - _make(low)
+    return ew.lerp(lo, hi, weight)
 
 
 # -- covariance and correlation ------------------------------------------------------------------
@@ -273,6 +287,12 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         aweights: float importance weights per observation.
     """
     _checks.tensor_type("cov", "input", input)
+    if isinstance(correction, Tensor) and correction.numel() == 1:
+        correction = correction.item()
+    if isinstance(correction, bool) or not isinstance(correction, numbers.Integral):
+        raise TypeError(f"cov(): argument 'correction' must be int, not "
+                        f"{type(correction).__name__}")
+    correction = int(correction)
     if input.dim() > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
                            f"input with {input.dim()} dimensions")
@@ -294,10 +314,10 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
             total - correction * red.sum(w * a) / total
     if float(dof) <= 0:  # a host read for tensor weights, as in PyTorch
         warnings.warn("cov(): degrees of freedom is <= 0", UserWarning, stacklevel=2)
-        dof = dof * 0 if isinstance(dof, Tensor) else 0
+        dof = ew.clamp(dof, 0) if isinstance(dof, Tensor) else 0  # +0: dof * 0 may be -0
     centered = x - mean
     weighted = centered if w is None else centered * w
-    return (linalg.mm(centered, weighted.t()) / dof).squeeze()
+    return (linalg.mm(centered, weighted.t().conj()) / dof).squeeze()  # conj: complex
 
 
 def _cov_weights(weights, name: str, n: int, kinds: str, kind_name: str):
@@ -323,8 +343,11 @@ def corrcoef(input: Tensor) -> Tensor:
     c = cov(input)
     if c.dim() == 0:
         return c / c
-    std = ew.sqrt(movement.diagonal(c))
+    std = ew.sqrt(movement.diagonal(c).real)
     c = c / std.unsqueeze(1) / std.unsqueeze(0)
+    if c._data.dtype.kind == "c":  # each part clamped, as PyTorch
+        from .complex import complex as make_complex
+        return make_complex(ew.clamp(c.real, -1, 1), ew.clamp(c.imag, -1, 1))
     return ew.clamp(c, -1, 1)
 
 
@@ -343,14 +366,22 @@ def _linspace(xp, low: float, high: float, steps: int, dtype):
     return xp.where(i < steps // 2, low + i * step, high - (steps - 1 - i) * step).astype(dtype)
 
 
-def _bin_counts(x, edges, weight=None):
-    """Counts (or summed weights) of x per bin of the sorted ``edges``; the last bin is closed."""
+def _bin_counts(x, edges, weight=None, divide: bool = False):
+    """Counts (or summed weights) of x per bin of the sorted ``edges``; the last bin is closed.
+
+    ``divide`` picks each bin by PyTorch's histc arithmetic, (x - first) * bins / (last -
+    first) truncated in x's dtype, instead of searching the edges: near an edge the two can
+    differ by one bin."""
     xp = backend.xp_of(x)
     bins = edges.shape[0] - 1
     x, w = x.reshape(-1), None if weight is None else weight.reshape(-1)
     inside = (x >= edges[0]) & (x <= edges[-1])
     x = x[inside]
-    pos = xp.minimum(xp.searchsorted(edges, x, side="right") - 1, bins - 1)
+    if divide:
+        pos = ((x - edges[0]) * x.dtype.type(bins) / (edges[-1] - edges[0])).astype(np.int64)
+    else:
+        pos = xp.searchsorted(edges, x, side="right") - 1
+    pos = xp.minimum(pos, bins - 1)
     counts = xp.bincount(pos, None if w is None else w[inside], minlength=bins)
     return counts.astype(edges.dtype, copy=False)
 
@@ -382,7 +413,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     x = input._data
     low, high = _data_range("torch.histc", x, float(min), float(max), 1.0)
     edges = _linspace(backend.xp_of(x), low, high, int(bins) + 1, x.dtype)
-    return _make(_bin_counts(x, edges))
+    return _make(_bin_counts(x, edges, divide=True))
 
 
 def histogram(input: Tensor, bins=100, *, range=None, weight: Tensor | None = None,

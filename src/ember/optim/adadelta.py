@@ -74,11 +74,11 @@ class Adadelta(Optimizer):
         xp = backend.xp_of(g)
         v, u = state["square_avg"]._data, state["acc_delta"]._data
 
-        scratch = xp.multiply(g, g)
+        scratch = xp.multiply(g, g, out=xp.empty_like(v))  # out=: 0-d stays an array
         scratch *= 1 - rho
         v *= rho
         v += scratch
-        std = xp.add(v, eps)
+        std = xp.add(v, eps, out=xp.empty_like(v))
         xp.sqrt(std, out=std)
         delta = xp.add(u, eps, out=scratch)
         xp.sqrt(delta, out=delta)

@@ -84,7 +84,7 @@ class Adagrad(Optimizer):
         clr = _scalar(group["lr"]) / (1 + (step - 1) * group["lr_decay"])
         total = state["sum"]._data
 
-        scratch = xp.multiply(g, g)
+        scratch = xp.multiply(g, g, out=xp.empty_like(total))  # out=: 0-d stays an array
         total += scratch
         denom = xp.sqrt(total, out=scratch)
         denom += group["eps"]

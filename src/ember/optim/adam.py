@@ -97,7 +97,8 @@ class Adam(Optimizer):
         xp = backend.xp_of(g)
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
 
-        scratch = xp.subtract(g, m)        # m.lerp_(g, 1 - beta1)
+        # every buffer made with out=: NumPy gives a 0-d array's results as scalars
+        scratch = xp.subtract(g, m, out=xp.empty_like(m))  # m.lerp_(g, 1 - beta1)
         scratch *= 1 - beta1
         m += scratch
         xp.multiply(g, g, out=scratch)     # v = beta2 v + (1 - beta2) g^2

@@ -73,7 +73,8 @@ class Adamax(Optimizer):
         xp = backend.xp_of(g)
         m, u = state["exp_avg"]._data, state["exp_inf"]._data
 
-        scratch = xp.subtract(g, m)        # m.lerp_(g, 1 - beta1)
+        # every buffer made with out=: NumPy gives a 0-d array's results as scalars
+        scratch = xp.subtract(g, m, out=xp.empty_like(m))  # m.lerp_(g, 1 - beta1)
         scratch *= 1 - beta1
         m += scratch
         xp.abs(g, out=scratch)

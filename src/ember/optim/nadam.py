@@ -102,14 +102,15 @@ class NAdam(Optimizer):
         product *= mu                      # in float32, as torch keeps it
         product = float(product)
 
-        scratch = xp.subtract(g, m)        # m.lerp_(g, 1 - beta1)
+        # every buffer made with out=: NumPy gives a 0-d array's results as scalars
+        scratch = xp.subtract(g, m, out=xp.empty_like(m))  # m.lerp_(g, 1 - beta1)
         scratch *= 1 - beta1
         m += scratch
         xp.multiply(g, g, out=scratch)     # v = beta2 v + (1 - beta2) g^2
         scratch *= 1 - beta2
         v *= beta2
         v += scratch
-        denom = xp.divide(v, 1 - beta2 ** step)
+        denom = xp.divide(v, 1 - beta2 ** step, out=xp.empty_like(v))
         xp.sqrt(denom, out=denom)
         denom += group["eps"]
 

@@ -363,9 +363,10 @@ def _effective_grad(p: Tensor, maximize: bool, weight_decay: float):
     g = p.grad._data
     xp = backend.xp_of(g)
     if weight_decay != 0:
-        out = xp.multiply(p._data, weight_decay)
+        # explicit out=: NumPy returns a scalar, not an array, for 0-d operands
+        out = xp.multiply(p._data, weight_decay, out=xp.empty_like(g))
         return xp.subtract(out, g, out=out) if maximize else xp.add(out, g, out=out)
-    return xp.negative(g) if maximize else g
+    return xp.negative(g, out=xp.empty_like(g)) if maximize else g
 
 
 def _check_non_negative(name: str, value, label: str | None = None) -> None:

@@ -88,7 +88,8 @@ class RAdam(Optimizer):
         xp = backend.xp_of(g)
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
 
-        scratch = xp.subtract(g, m)        # m.lerp_(g, 1 - beta1)
+        # every buffer made with out=: NumPy gives a 0-d array's results as scalars
+        scratch = xp.subtract(g, m, out=xp.empty_like(m))  # m.lerp_(g, 1 - beta1)
         scratch *= 1 - beta1
         m += scratch
         xp.multiply(g, g, out=scratch)     # v = beta2 v + (1 - beta2) g^2
@@ -97,7 +98,7 @@ class RAdam(Optimizer):
         v += scratch
 
         bias_correction2 = 1 - beta2 ** step
-        update = xp.divide(m, 1 - beta1 ** step)
+        update = xp.divide(m, 1 - beta1 ** step, out=xp.empty_like(m))
         update *= lr
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2

@@ -90,7 +90,7 @@ class RMSprop(Optimizer):
         xp = backend.xp_of(g)
         v = state["square_avg"]._data
 
-        scratch = xp.multiply(g, g)
+        scratch = xp.multiply(g, g, out=xp.empty_like(v))  # out=: 0-d stays an array
         scratch *= 1 - alpha
         v *= alpha
         v += scratch

@@ -35,7 +35,7 @@ class MaxPool1d(_MaxPoolNd):
     Args:
         kernel_size: window size.
         stride: window step (default: kernel_size).
-        padding: implicit -inf padding on both sides, at most half the effective kernel.
+        padding: implicit -inf padding on both sides, at most half the kernel.
         dilation: spacing between window elements.
         return_indices: also return the argmax positions (for MaxUnpool).
         ceil_mode: round the output length up instead of down.
@@ -52,7 +52,7 @@ class MaxPool2d(_MaxPoolNd):
     Args:
         kernel_size: window size, int or (kH, kW).
         stride: window step (default: kernel_size).
-        padding: implicit -inf padding on both sides, at most half the effective kernel.
+        padding: implicit -inf padding on both sides, at most half the kernel.
         dilation: spacing between window elements.
         return_indices: also return the argmax positions, flat in each channel's H*W.
         ceil_mode: round the output size up instead of down.

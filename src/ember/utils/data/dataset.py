@@ -12,8 +12,8 @@ import ember
 
 T_co = TypeVar("T_co", covariant=True)
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset",
-           "ChainDataset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset",
+           "ConcatDataset", "ChainDataset", "random_split"]
 
 
 class Dataset(Generic[T_co]):
@@ -74,6 +74,62 @@ class TensorDataset(Dataset[tuple]):
 
     def __len__(self) -> int:
         return self.tensors[0].size(0)
+
+
+class StackDataset(Dataset):
+    """Zips datasets of one length: sample i is the tuple of their i-th samples, or with
+    keyword datasets the dict of them.
+
+    Args:
+        *args: datasets whose samples form tuples; or
+        **kwargs: datasets whose samples form dicts under those keys (not both).
+
+    Example:
+        >>> ds = StackDataset(image=images, label=labels)
+        >>> ds[0]   # {'image': images[0], 'label': labels[0]}
+    """
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        self.datasets = args or kwargs
+        lengths = [len(d) for d in (args or kwargs.values())]
+        if any(n != lengths[0] for n in lengths):
+            raise ValueError(f"Size mismatch between datasets: lengths {lengths}")
+        self._length = lengths[0]
+
+    def _named(self) -> list:
+        """(key, dataset) pairs; the keys of tuple datasets are their positions."""
+        items = self.datasets.items() if isinstance(self.datasets, dict) else \
+            enumerate(self.datasets)
+        return list(items)
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {key: d[index] for key, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """One batch, through each dataset's own __getitems__ where it has one."""
+        columns = {}
+        for key, d in self._named():
+            if callable(getattr(d, "__getitems__", None)):
+                items = d.__getitems__(indices)
+                if len(items) != len(indices):
+                    raise ValueError(f"Nested dataset's output size mismatch. Expected "
+                                     f"{len(indices)}, got {len(items)}")
+            else:
+                items = [d[i] for i in indices]
+            columns[key] = items
+        if isinstance(self.datasets, dict):
+            return [{key: columns[key][j] for key in columns} for j in range(len(indices))]
+        return [tuple(columns[key][j] for key in columns) for j in range(len(indices))]
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class Subset(Dataset[T_co]):

@@ -16,7 +16,7 @@ from ember import backend
 T_co = TypeVar("T_co", covariant=True)
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "BatchSampler"]
+           "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]
 
 _CHUNK = 32  # with replacement, indices are drawn lazily this many at a time
 
@@ -244,3 +244,76 @@ class BatchSampler(Sampler[list[int]]):
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)
+
+
+class DistributedSampler(Sampler[int]):
+    """The share of the dataset's indices that one of ``num_replicas`` processes reads.
+
+    Every replica shuffles the same way (a generator seeded with ``seed + epoch``), pads the
+    index list by repeating it from the start until it divides evenly (or, with
+    ``drop_last``, cuts the tail instead) and takes every ``num_replicas``-th index from
+    ``rank``. So the replicas' shares are disjoint up to the padding and equally long. Call
+    ``set_epoch`` before each epoch for a new order. ember has no process group, so
+    ``num_replicas`` and ``rank`` must be given.
+
+    Args:
+        dataset: the dataset (only its length is used).
+        num_replicas: how many processes share the data.
+        rank: this process's index in [0, num_replicas).
+        shuffle: permute the indices (the same permutation on every replica).
+        seed: the shuffle's base seed; it must be the same on every replica.
+        drop_last: drop the tail that does not divide evenly instead of padding.
+
+    Example:
+        >>> sampler = DistributedSampler(dataset, num_replicas=4, rank=0)
+        >>> for epoch in range(epochs):
+        ...     sampler.set_epoch(epoch)
+        ...     for batch in DataLoader(dataset, sampler=sampler, batch_size=32): ...
+    """
+
+    def __init__(self, dataset: Sized, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+        if num_replicas is None or rank is None:
+            raise RuntimeError("DistributedSampler: ember has no distributed package; pass "
+                               "num_replicas and rank explicitly")
+        if isinstance(num_replicas, bool) or not isinstance(num_replicas, int) or \
+                num_replicas <= 0:
+            raise ValueError(f"DistributedSampler: num_replicas should be a positive integer, "
+                             f"got {num_replicas!r}")
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.drop_last = drop_last
+        n = len(dataset)
+        if drop_last and n % num_replicas:
+            self.num_samples = -(-(n - num_replicas) // num_replicas)  # ceil, tail dropped
+        else:
+            self.num_samples = -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            generator = ember.Generator().manual_seed(self.seed + self.epoch)
+            indices = ember.randperm(n, generator=generator).tolist()
+        else:
+            indices = list(range(n))
+        if self.drop_last:
+            indices = indices[:self.total_size]
+        elif indices:
+            padding = self.total_size - len(indices)
+            indices += (indices * -(-padding // len(indices)))[:padding]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Sets the epoch, which (with ``seed``) picks the shuffle of the next iteration."""
+        self.epoch = epoch
